@@ -1,0 +1,224 @@
+"""The model seam: one streamed Messages API call per turn, with retries and caching.
+
+The SDK retries HTTP errors that arrive before a stream starts (429, 5xx, connection
+errors). It never retries a stream that fails midway (an `error` event, a dropped
+connection), so `ModelClient.turn` retries the whole turn itself, with backoff, and
+tells the caller through `on_retry` that output streamed so far is void.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rho_agent.errors import MissingCredentialsError, ModelError
+from rho_agent.model.usage import Usage
+
+# Error types (the API's `error.type`) worth another try when they arrive mid-stream.
+_RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+
+NO_KEY_MESSAGE = (
+    "No Anthropic API key. Set ANTHROPIC_API_KEY (export ANTHROPIC_API_KEY=sk-ant-...), "
+    "or set ANTHROPIC_BASE_URL to a compatible server (Ollama, vLLM, a LiteLLM proxy) "
+    "together with any non-empty ANTHROPIC_API_KEY."
+)
+
+
+@dataclass
+class TurnResult:
+    """One assistant turn: content blocks as plain dicts, ready to go back into history."""
+
+    content: list[dict[str, Any]]
+    stop_reason: str | None
+    usage: Usage
+    stop_details: dict[str, Any] | None = None
+    duration_s: float = 0.0
+    attempts: int = 1
+
+
+@dataclass
+class StreamCallbacks:
+    on_text: Callable[[str], Awaitable[None]] | None = None
+    on_thinking: Callable[[str], Awaitable[None]] | None = None
+    on_retry: Callable[[int, str, float], Awaitable[None]] | None = None
+
+
+@dataclass
+class ModelClient:
+    """Thin async wrapper over `anthropic.AsyncAnthropic` for the agent loop."""
+
+    model: str
+    api_key: str | None = None
+    base_url: str | None = None
+    max_tokens: int = 32_000
+    #: SDK-level retries of failed HTTP requests (before a stream starts).
+    http_retries: int = 4
+    #: Our retries of a turn whose stream broke midway.
+    turn_retries: int = 4
+    backoff_base_s: float = 0.5
+    timeout_s: float = 600.0
+    _client: Any = field(default=None, init=False, repr=False)
+
+    def check_credentials(self) -> None:
+        """Raise MissingCredentialsError now, before a run creates anything."""
+        import os
+
+        if not (self.api_key or os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+            raise MissingCredentialsError(NO_KEY_MESSAGE)
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import os
+
+            import anthropic  # heavy: imported only when a model call is made
+
+            self.check_credentials()
+            key = self.api_key or os.environ.get("ANTHROPIC_API_KEY")
+            self._client = anthropic.AsyncAnthropic(
+                api_key=key,
+                base_url=self.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+                max_retries=self.http_retries,
+                timeout=self.timeout_s,
+            )
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def turn(
+        self,
+        *,
+        system: str,
+        tools: list[dict[str, Any]],
+        messages: list[dict[str, Any]],
+        callbacks: StreamCallbacks | None = None,
+    ) -> TurnResult:
+        """Stream one assistant turn, retrying a broken stream with backoff."""
+        import anthropic
+        import httpx2
+
+        cb = callbacks or StreamCallbacks()
+        request = build_request(self.model, self.max_tokens, system, tools, messages)
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                result = await self._stream_once(request, cb)
+            except anthropic.AuthenticationError as exc:
+                raise ModelError(
+                    f"The model API rejected the API key (401): {_api_message(exc)}. "
+                    "Check ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL if you use a proxy)."
+                ) from exc
+            except (anthropic.PermissionDeniedError, anthropic.NotFoundError, anthropic.BadRequestError) as exc:
+                raise ModelError(f"The model API refused the request ({exc.status_code}): {_api_message(exc)}") from exc
+            except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError) as exc:
+                if not _worth_retrying(exc) or attempt > self.turn_retries:
+                    raise ModelError(f"The model API call failed after {attempt} attempt(s): {_describe(exc)}") from exc
+                delay = min(self.backoff_base_s * 2 ** (attempt - 1), 8.0) * (1 - 0.25 * random.random())
+                if cb.on_retry:
+                    await cb.on_retry(attempt, _describe(exc), delay)
+                await asyncio.sleep(delay)
+                continue
+            result.duration_s = time.monotonic() - started
+            result.attempts = attempt
+            return result
+
+    async def _stream_once(self, request: dict[str, Any], cb: StreamCallbacks) -> TurnResult:
+        async with self._sdk().messages.stream(**request) as stream:
+            async for event in stream:
+                if event.type == "text" and cb.on_text:
+                    await cb.on_text(event.text)
+                elif event.type == "thinking" and cb.on_thinking:
+                    await cb.on_thinking(event.thinking)
+            message = await stream.get_final_message()
+        stop_details = getattr(message, "stop_details", None)
+        return TurnResult(
+            content=[block_to_param(b) for b in message.content],
+            stop_reason=message.stop_reason,
+            usage=Usage.from_api(message.usage),
+            stop_details=stop_details.to_dict(mode="json") if hasattr(stop_details, "to_dict") else stop_details,
+        )
+
+
+def block_to_param(block: Any) -> dict[str, Any]:
+    """A response content block as an input block; thinking signatures pass back unchanged."""
+    data = block.to_dict(mode="json", exclude_none=True)
+    if data.get("type") == "text":
+        return {"type": "text", "text": data.get("text", "")}
+    if data.get("type") == "tool_use":
+        return {"type": "tool_use", "id": data["id"], "name": data["name"], "input": data.get("input") or {}}
+    return data
+
+
+def build_request(
+    model: str, max_tokens: int, system: str, tools: list[dict[str, Any]], messages: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The request body, with cache breakpoints on tools, system and the newest message.
+
+    History is not mutated: the newest message is copied before it gets its breakpoint.
+    """
+    cached_tools = [dict(t) for t in tools]
+    if cached_tools:
+        cached_tools[-1]["cache_control"] = {"type": "ephemeral"}
+    sent = list(messages)
+    if sent:
+        last = copy.deepcopy(sent[-1])
+        content = last["content"]
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+            last["content"] = content
+        for block in reversed(content):
+            if block.get("type") not in ("thinking", "redacted_thinking"):
+                block["cache_control"] = {"type": "ephemeral"}
+                break
+        sent[-1] = last
+    request: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": sent,
+        "system": [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
+    }
+    if cached_tools:
+        request["tools"] = cached_tools
+    return request
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    import anthropic
+
+    if isinstance(exc, anthropic.APIStatusError):
+        if exc.status_code == 200:  # an `error` event inside a stream that had started
+            return getattr(exc, "type", None) in _RETRYABLE_STREAM_ERRORS or _body_type(exc) in _RETRYABLE_STREAM_ERRORS
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return True  # connection errors, timeouts, dropped streams
+
+
+def _body_type(exc: Any) -> str | None:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            return err.get("type")
+    return None
+
+
+def _api_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message", exc))
+    return str(getattr(exc, "message", exc))
+
+
+def _describe(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    kind = getattr(exc, "type", None) or _body_type(exc) or type(exc).__name__
+    prefix = f"{status} " if status and status != 200 else ""
+    return f"{prefix}{kind}: {_api_message(exc)}"

@@ -1,0 +1,143 @@
+"""Permission profiles: what the agent may do, the same on every backend."""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rho_agent._util import did_you_mean
+from rho_agent.errors import ProfileError
+
+
+class ShellMode(StrEnum):
+    off = "off"
+    restricted = "restricted"  # only read-only commands, checked by rho_agent.permissions.shell_policy
+    unrestricted = "unrestricted"
+
+
+class FileWriteMode(StrEnum):
+    off = "off"
+    create_only = "create-only"  # new files only; no overwrite, no edit
+    full = "full"
+
+
+class SqlMode(StrEnum):
+    readonly = "readonly"
+    mutations = "mutations"
+
+
+class ApprovalMode(StrEnum):
+    none = "none"
+    dangerous = "dangerous"  # destructive shell commands and writes outside the working dir
+    all = "all"  # every call of a tool that can change something
+    listed = "listed"  # the tools named in `approval_tools`
+
+
+class Profile(BaseModel):
+    """A permission profile. Build one directly, or load it from a TOML file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = ""
+    shell: ShellMode = ShellMode.restricted
+    file_write: FileWriteMode = FileWriteMode.off
+    sql: SqlMode = SqlMode.readonly
+    approvals: ApprovalMode = ApprovalMode.none
+    approval_tools: tuple[str, ...] = Field(default=())
+
+    def summary(self) -> str:
+        """One paragraph for the system prompt: what is allowed, so no turns are wasted."""
+        shell = {
+            ShellMode.off: "There is no shell.",
+            ShellMode.restricted: (
+                "The shell is restricted to read-only commands (e.g. ls, cat, grep, find, git "
+                "status/log/diff); commands that modify files, install software or use the network "
+                "are denied."
+            ),
+            ShellMode.unrestricted: "The shell is unrestricted.",
+        }[self.shell]
+        files = {
+            FileWriteMode.off: "Files cannot be written or edited.",
+            FileWriteMode.create_only: "New files can be created, but existing files cannot be changed.",
+            FileWriteMode.full: "Files can be created and edited.",
+        }[self.file_write]
+        sql = "SQL is read-only." if self.sql is SqlMode.readonly else "SQL may modify data."
+        approvals = {
+            ApprovalMode.none: "",
+            ApprovalMode.dangerous: " Destructive commands need the user's approval.",
+            ApprovalMode.all: " Every change needs the user's approval.",
+            ApprovalMode.listed: f" Calls of {', '.join(self.approval_tools)} need the user's approval.",
+        }[self.approvals]
+        return f"Profile '{self.name}': {shell} {files} {sql}{approvals}"
+
+
+READONLY = Profile(
+    name="readonly",
+    description="Look, don't touch: read-only shell and no file writes.",
+    shell=ShellMode.restricted,
+    file_write=FileWriteMode.off,
+    sql=SqlMode.readonly,
+)
+DEVELOPER = Profile(
+    name="developer",
+    description="Work on the code: full shell and file access; destructive commands need approval.",
+    shell=ShellMode.unrestricted,
+    file_write=FileWriteMode.full,
+    sql=SqlMode.mutations,
+    approvals=ApprovalMode.dangerous,
+)
+UNRESTRICTED = Profile(
+    name="unrestricted",
+    description="Everything, without asking.",
+    shell=ShellMode.unrestricted,
+    file_write=FileWriteMode.full,
+    sql=SqlMode.mutations,
+    approvals=ApprovalMode.none,
+)
+
+BUILTIN_PROFILES: dict[str, Profile] = {p.name: p for p in (READONLY, DEVELOPER, UNRESTRICTED)}
+
+
+def load_profile_file(path: Path) -> Profile:
+    """A custom profile from TOML; errors name the file and the field."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ProfileError(f"Profile file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML: {exc}") from None
+    data.setdefault("name", path.stem)
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        hint = ""
+        if err["type"] == "extra_forbidden":
+            hint = did_you_mean(field, list(Profile.model_fields))
+            raise ProfileError(f"{path}: unknown key '{field}'{hint}") from None
+        raise ProfileError(f"{path}: field '{field}': {err['msg']}") from None
+
+
+def resolve_profile(spec: str | Profile, search_dirs: list[Path] | None = None) -> Profile:
+    """A Profile from a built-in name, a path to a TOML file, or a name in `search_dirs`."""
+    if isinstance(spec, Profile):
+        return spec
+    if spec in BUILTIN_PROFILES:
+        return BUILTIN_PROFILES[spec]
+    candidate = Path(spec).expanduser()
+    if candidate.suffix == ".toml" or candidate.exists():
+        return load_profile_file(candidate)
+    for directory in search_dirs or []:
+        custom = directory / f"{spec}.toml"
+        if custom.exists():
+            return load_profile_file(custom)
+    names = list(BUILTIN_PROFILES)
+    raise ProfileError(
+        f"Unknown profile '{spec}'{did_you_mean(spec, names)}. "
+        f"Use one of {', '.join(names)}, or a path to a profile TOML file."
+    )

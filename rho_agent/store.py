@@ -1,0 +1,159 @@
+"""Session directories: `<home>/sessions/<id>/{trace.jsonl, meta.json}`; listing and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rho_agent._util import is_secret_env_name
+from rho_agent.config import home_dir
+from rho_agent.errors import ConfigError
+from rho_agent.events import (
+    Event,
+    HistoryCleared,
+    MessageAdded,
+    ModelCall,
+    RunFinished,
+    parse_event,
+)
+from rho_agent.model.usage import Usage
+
+# Live-only events: the finished message they add up to is in the trace already.
+_NOT_TRACED = {"text", "thinking"}
+
+
+def new_session_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def sessions_root() -> Path:
+    return home_dir() / "sessions"
+
+
+class Redactor:
+    """Replaces the values of credential-like environment variables with [REDACTED]."""
+
+    def __init__(self) -> None:
+        values = {v for k, v in os.environ.items() if is_secret_env_name(k) and len(v) >= 8}
+        self._pattern = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))) if values else None
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub("[REDACTED]", text) if self._pattern else text
+
+
+@dataclass
+class SessionDir:
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def trace_path(self) -> Path:
+        return self.path / "trace.jsonl"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path / "meta.json"
+
+    def read_meta(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.meta_path.read_text())
+        except (OSError, ValueError):
+            return {"id": self.id}
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        tmp = self.meta_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta, indent=2))
+        tmp.replace(self.meta_path)
+
+    def events(self) -> list[Event]:
+        if not self.trace_path.exists():
+            return []
+        out: list[Event] = []
+        for line in self.trace_path.read_text().splitlines():
+            if line.strip():
+                try:
+                    out.append(parse_event(line))
+                except ValueError:
+                    continue  # a line cut short by a crash
+        return out
+
+
+class TraceWriter:
+    """Appends events to trace.jsonl, one JSON object a line, secrets redacted."""
+
+    def __init__(self, directory: SessionDir) -> None:
+        directory.path.mkdir(parents=True, exist_ok=True)
+        self._file = directory.trace_path.open("a", encoding="utf-8")
+        self._redact = Redactor()
+
+    def write(self, event: Event) -> None:
+        if event.type in _NOT_TRACED or self._file.closed:
+            return
+        self._file.write(self._redact(event.model_dump_json()) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class RestoredState:
+    history: list[dict[str, Any]]
+    usage: Usage
+    cost_usd: float
+    status: str | None
+    turns: int
+
+
+def restore(directory: SessionDir) -> RestoredState:
+    """History, usage and status of a stored session, from its trace."""
+    history: list[dict[str, Any]] = []
+    usage = Usage()
+    cost = 0.0
+    status = None
+    turns = 0
+    for event in directory.events():
+        if isinstance(event, MessageAdded):
+            history.append({"role": event.role, "content": event.content})
+        elif isinstance(event, HistoryCleared):
+            history = []
+        elif isinstance(event, ModelCall):
+            usage = usage + event.usage
+            cost += event.cost_usd
+            turns += 1
+        elif isinstance(event, RunFinished):
+            status = event.status
+    return RestoredState(history=history, usage=usage, cost_usd=cost, status=status, turns=turns)
+
+
+def list_sessions(root: Path | None = None) -> list[SessionDir]:
+    """Stored sessions, newest first."""
+    root = root or sessions_root()
+    if not root.is_dir():
+        return []
+    dirs = [SessionDir(p) for p in root.iterdir() if p.is_dir()]
+    return sorted(dirs, key=lambda d: (d.meta_path.stat().st_mtime if d.meta_path.exists() else 0, d.id), reverse=True)
+
+
+def find_session(spec: str, root: Path | None = None) -> SessionDir:
+    """`latest`, a full id, or a unique prefix of one."""
+    sessions = list_sessions(root)
+    if not sessions:
+        raise ConfigError(f"No stored sessions in {root or sessions_root()}; nothing to resume.")
+    if spec == "latest":
+        return sessions[0]
+    matches = [s for s in sessions if s.id == spec] or [s for s in sessions if s.id.startswith(spec)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ConfigError(f"No session '{spec}'. See `rho-agent sessions list`.")
+    raise ConfigError(f"'{spec}' matches {len(matches)} sessions; give more of the id.")

@@ -1,0 +1,44 @@
+"""Test doubles for agents built on rho-agent: wire-level fakes of the services it talks to.
+
+- `FakeAnthropic`: a scripted Anthropic Messages API server (JSON and SSE) on 127.0.0.1.
+- `LocalDaytona` (in `rho_agent.testing.daytona`): a local Daytona API whose sandboxes are
+  bubblewrap jails.
+- `assert_valid_history`: checks a conversation is one the Messages API accepts.
+"""
+
+from __future__ import annotations
+
+from rho_agent.testing.fake_anthropic import (
+    FakeAnthropic,
+    Fault,
+    RecordedRequest,
+    Reply,
+    Step,
+    TokenUsage,
+    fault,
+    load_script,
+    redacted_thinking,
+    reply,
+    text,
+    thinking,
+    tool_call,
+)
+from rho_agent.testing.history import assert_valid_history, history_problems
+
+__all__ = [
+    "FakeAnthropic",
+    "Fault",
+    "RecordedRequest",
+    "Reply",
+    "Step",
+    "TokenUsage",
+    "assert_valid_history",
+    "fault",
+    "history_problems",
+    "load_script",
+    "redacted_thinking",
+    "reply",
+    "text",
+    "thinking",
+    "tool_call",
+]

@@ -1,0 +1,127 @@
+"""Running the tool calls of one assistant turn: permissions, approvals, concurrency.
+
+Read-only calls that stand next to each other run concurrently; anything that may
+change the workspace runs alone, in the order the model gave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rho_agent.events import ApprovalRequested, Event, ToolCallFinished, ToolCallStarted, ToolDenied
+from rho_agent.permissions.profile import ApprovalMode, Profile
+from rho_agent.tools.base import Approver, Tool, ToolContext, ToolResult
+
+Emit = Callable[[Event], Awaitable[None]]
+
+
+def approval_reason(profile: Profile, tool: Tool, tool_input: dict[str, Any], working_dir: str) -> str | None:
+    """Why this call needs the user's approval under `profile`, or None."""
+    mode = profile.approvals
+    if mode is ApprovalMode.none:
+        return None
+    if mode is ApprovalMode.listed:
+        return f"{tool.name} is listed for approval" if tool.name in profile.approval_tools else None
+    if tool.read_only:
+        return None
+    if mode is ApprovalMode.all:
+        return f"{tool.name} can change the workspace"
+    # dangerous: destructive shell commands, and writes outside the working dir
+    if tool.name == "bash":
+        from rho_agent.permissions.shell_policy import dangerous_reason
+
+        return dangerous_reason(str(tool_input.get("command", "")))
+    path = tool_input.get("path")
+    if isinstance(path, str) and path.startswith("/") and not (path + "/").startswith(working_dir.rstrip("/") + "/"):
+        return f"writes outside the working directory ({path})"
+    return None
+
+
+class ToolCallRunner:
+    def __init__(
+        self,
+        tools: list[Tool],
+        ctx: ToolContext,
+        emit: Emit,
+        *,
+        auto_approve: bool,
+        approver: Approver | None,
+    ) -> None:
+        self._tools = {t.name: t for t in tools}
+        self._ctx = ctx
+        self._emit = emit
+        self._auto_approve = auto_approve
+        self._approver = approver
+
+    async def run_all(self, calls: list[dict[str, Any]], results: dict[str, dict[str, Any]]) -> None:
+        """Run `calls` (tool_use blocks), filling `results` by tool_use id as each one finishes.
+
+        `results` is the caller's, so what finished survives a cancellation.
+        """
+        for group in _groups(calls, self._tools):
+            if len(group) == 1:
+                results[group[0]["id"]] = await self._run_one(group[0])
+            else:
+                done = await asyncio.gather(*(self._run_one(c) for c in group))
+                for call, result in zip(group, done, strict=True):
+                    results[call["id"]] = result
+
+    async def _run_one(self, call: dict[str, Any]) -> dict[str, Any]:
+        call_id, name, tool_input = call["id"], call["name"], call.get("input") or {}
+        tool = self._tools.get(name)
+        if tool is None:
+            reason = f"Unknown tool '{name}'. Available tools: {', '.join(self._tools)}."
+            await self._emit(ToolDenied(id=call_id, name=name, reason=reason))
+            return tool_result(call_id, reason, is_error=True)
+        reason = approval_reason(self._ctx.profile, tool, tool_input, self._ctx.workspace.working_dir)
+        if reason is not None and not self._auto_approve:
+            await self._emit(ApprovalRequested(id=call_id, name=name, input=tool_input, reason=reason))
+            if self._approver is None:
+                denial = (
+                    f"Not run: this call needs the user's approval ({reason}) and no one can approve it "
+                    "in this session. Do not retry it; say what you wanted to do instead."
+                )
+                await self._emit(ToolDenied(id=call_id, name=name, reason=denial))
+                return tool_result(call_id, denial, is_error=True)
+            if not await self._approver(name, tool_input):
+                denial = "The user declined this call. Do not retry it; ask or take another approach."
+                await self._emit(ToolDenied(id=call_id, name=name, reason=denial))
+                return tool_result(call_id, denial, is_error=True)
+        await self._emit(ToolCallStarted(id=call_id, name=name, input=tool_input))
+        started = time.monotonic()
+        result: ToolResult = await tool(tool_input, self._ctx)
+        await self._emit(
+            ToolCallFinished(
+                id=call_id,
+                name=name,
+                output=result.text,
+                is_error=result.is_error,
+                duration_s=round(time.monotonic() - started, 4),
+            )
+        )
+        return tool_result(call_id, result.text, is_error=result.is_error)
+
+
+def tool_result(tool_use_id: str, text: str, *, is_error: bool = False) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": text or "(empty)"}
+    if is_error:
+        block["is_error"] = True
+    return block
+
+
+def _groups(calls: list[dict[str, Any]], tools: dict[str, Tool]) -> list[list[dict[str, Any]]]:
+    """Consecutive read-only calls form one group; every other call is a group of its own."""
+    groups: list[list[dict[str, Any]]] = []
+    previous_read_only = False
+    for call in calls:
+        tool = tools.get(call["name"])
+        read_only = tool is not None and tool.read_only
+        if read_only and previous_read_only:
+            groups[-1].append(call)
+        else:
+            groups.append([call])
+        previous_read_only = read_only
+    return groups
