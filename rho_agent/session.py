@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -37,6 +39,7 @@ from rho_agent.prompt import platform_name, render
 from rho_agent.store import (
     SessionDir,
     TraceWriter,
+    append_message,
     find_session,
     new_session_id,
     restore,
@@ -200,6 +203,38 @@ class Session:
             raise ConfigError(f"get_sandbox() needs the daytona backend; this session uses '{self.workspace.kind}'.")
         return await get()
 
+    async def download(self, remote: str, local: str | os.PathLike[str]) -> Path:
+        """Copy a file or a whole directory out of the workspace (into `local` if it is a
+        directory). Raises FileNotFoundError when `remote` does not exist."""
+        await self.start()
+        return await self.workspace.download(remote, local)
+
+    async def upload(self, local: str | os.PathLike[str], remote: str) -> None:
+        """Copy a local file or directory into the workspace at `remote` (one archive)."""
+        from rho_agent.backends.transfer import parse_upload
+
+        await self.start()
+        await self.workspace.ready()
+        spec = parse_upload(f"{os.fspath(local)}:{remote}", working_dir=self.workspace.working_dir, flag="upload")
+        await self.workspace.upload([spec], notify=self._notice)
+
+    async def _unless_workspace_fails(self, call: Awaitable[Any]) -> Any:
+        """Await a model call, unless the workspace's background provisioning fails first
+        (a failed setup command): then the call is cancelled and that error raised."""
+        if self.workspace.failure is not None:
+            raise self.workspace.failure
+        model = asyncio.ensure_future(call)
+        ready = asyncio.ensure_future(self.workspace.ready())
+        try:
+            await asyncio.wait({model, ready}, return_when=asyncio.FIRST_COMPLETED)
+            if ready.done() and not ready.cancelled() and ready.exception() is not None:
+                raise ready.exception()  # type: ignore[misc]
+            return await model
+        finally:
+            for task in (model, ready):
+                task.cancel()
+            await asyncio.gather(model, ready, return_exceptions=True)
+
     # ---------------------------------------------------------------- events
 
     def subscribe(self, callback: EventCallback) -> None:
@@ -235,7 +270,7 @@ class Session:
         await self._emit(Notice(message=message))
 
     async def _add_message(self, role: str, content: list[dict[str, Any]]) -> None:
-        self.history.append({"role": role, "content": content})
+        append_message(self.history, role, content)
         await self._emit(MessageAdded(role=role, content=content))  # type: ignore[arg-type]
 
     async def clear(self) -> None:
@@ -296,8 +331,10 @@ class Session:
                 if turns >= agent.max_turns:
                     status = "max_turns"
                     break
-                turn = await self._model.turn(
-                    system=system, tools=schemas, messages=self.history, callbacks=self._stream_callbacks()
+                turn = await self._unless_workspace_fails(
+                    self._model.turn(
+                        system=system, tools=schemas, messages=self.history, callbacks=self._stream_callbacks()
+                    )
                 )
                 turns += 1
                 usage = usage + turn.usage

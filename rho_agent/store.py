@@ -28,6 +28,18 @@ from rho_agent.model.usage import Usage
 _NOT_TRACED = {"text", "thinking"}
 
 
+def append_message(history: list[dict[str, Any]], role: str, content: list[dict[str, Any]]) -> None:
+    """Add a message, merging it into the last one when both are from the same role.
+
+    A prompt typed after a cancelled run follows the user message of tool results; the
+    API wants roles to alternate, so the two become one message (results first).
+    """
+    if history and history[-1]["role"] == role:
+        history[-1] = {"role": role, "content": [*history[-1]["content"], *content]}
+    else:
+        history.append({"role": role, "content": list(content)})
+
+
 def new_session_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
@@ -123,7 +135,7 @@ def restore(directory: SessionDir) -> RestoredState:
     turns = 0
     for event in directory.events():
         if isinstance(event, MessageAdded):
-            history.append({"role": event.role, "content": event.content})
+            append_message(history, event.role, event.content)
         elif isinstance(event, HistoryCleared):
             history = []
         elif isinstance(event, ModelCall):

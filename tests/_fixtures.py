@@ -52,3 +52,29 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         text=True,
         timeout=timeout,
     )
+
+
+def make_shell_fixture(root: Path) -> Path:
+    """The directory `tests/shell_cases.py` assumes: a few files and a git repo with one commit."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "README.md").write_text("# demo\nhello world\n")
+    (root / "f.txt").write_text("alpha\nbeta\ngamma\n")
+    (root / "data.json").write_text('{"a": 1, "b": [1, 2, 3]}\n')
+    (root / "src").mkdir(exist_ok=True)
+    (root / "src" / "a.py").write_text("def main():\n    return 42\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "initial"], cwd=root, check=True)
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file and directory below `root` (outside .git) with its contents."""
+    out: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == ".git":
+            continue
+        out[str(rel)] = path.read_bytes() if path.is_file() and not path.is_symlink() else b"<dir-or-link>"
+    return out
