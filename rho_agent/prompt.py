@@ -14,6 +14,7 @@ Environment:
 - Platform: {platform}
 - Backend: {backend}
 - {profile_summary}
+- SQLite databases (sql_tables, sql_describe, sql_query; always on the user's machine): {databases}
 
 How to work:
 - Look before you change: read the relevant files, then make focused edits.

@@ -171,3 +171,20 @@ def test_resume_latest_continues_the_conversation(project: Path) -> None:
         proc = run_cli("main", "--resume", "latest", "--working-dir", str(project), "two", env=fake.env())
     assert proc.returncode == 0, proc.stderr
     assert [m["role"] for m in fake.requests[0].body["messages"]] == ["user", "assistant", "user"]
+
+
+def test_custom_profile_file_decides_the_tools(project: Path, tmp_path: Path, rho_home: Path) -> None:
+    profile = tmp_path / "careful.toml"
+    profile.write_text('shell = "off"\nfile_write = "create-only"\n')
+    with FakeAnthropic([reply(text("ok"))]) as fake:
+        proc = run_cli("main", "--profile", str(profile), "--working-dir", str(project), "hi", env=fake.env())
+    assert proc.returncode == 0, proc.stderr
+    tools = {t["name"] for t in fake.requests[0].body["tools"]}
+    assert "bash" not in tools and "write" in tools and "edit" not in tools
+    assert "Profile 'careful'" in fake.requests[0].body["system"][0]["text"]
+
+    # Named profiles live in $RHO_AGENT_HOME/profiles; a typo in one is reported with the file.
+    (rho_home / "profiles").mkdir()
+    (rho_home / "profiles" / "team.toml").write_text('shel = "off"\n')
+    proc = run_cli("main", "--profile", "team", "hi", env={"ANTHROPIC_API_KEY": "k"})
+    assert proc.returncode == 2 and "team.toml" in proc.stderr and 'did you mean "shell"' in proc.stderr

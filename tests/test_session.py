@@ -261,3 +261,27 @@ async def test_secrets_stay_out_of_tools_and_traces(project: Path, monkeypatch: 
     assert "MY_SERVICE_TOKEN" not in output and "ANTHROPIC_API_KEY" not in output
     trace = Path(session.directory, "trace.jsonl").read_text()
     assert "tok-very-secret-123" not in trace and "[REDACTED]" in trace
+
+
+async def test_databases_from_config_are_offered_and_readonly_stays_readonly(project: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "app.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("create table users (id integer primary key, name text)")
+        conn.execute("insert into users (name) values ('ada')")
+    script = [
+        reply(tool_call("sql_query", {"sql": "insert into users (name) values ('eve')"})),
+        reply(tool_call("sql_query", {"sql": "select name from users"})),
+        reply(text("one user")),
+    ]
+    with FakeAnthropic(script) as fake:
+        agent = agent_for(fake, project, profile="readonly", databases={"app": str(db)})
+        async with Session(agent) as session:
+            await session.run("count users")
+    assert f"app ({db})" in fake.requests[0].body["system"][0]["text"]
+    insert_result = fake.requests[1].body["messages"][-1]["content"][0]
+    assert insert_result["is_error"] and "read-only" in insert_result["content"]
+    assert "ada" in fake.requests[2].body["messages"][-1]["content"][0]["content"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from users").fetchone() == (1,)
