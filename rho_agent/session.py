@@ -451,6 +451,7 @@ class Session:
                 "backend": ws.kind,
                 "profile": self.agent.profile.name,
                 "profile_summary": self.agent.profile.summary(),
+                "databases": ", ".join(f"{n} ({p})" for n, p in self.agent.databases.items()) or "none",
                 **self.agent.config.prompt_vars,
             }
             self._system_prompt = render(self.agent.system_prompt_template, variables)
