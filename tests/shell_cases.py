@@ -43,7 +43,7 @@ DENIED: list[tuple[str, str]] = [
     ("ls > /dev/tcp/127.0.0.1/9", "bash /dev/tcp network redirection"),
     # interpreters
     ("python -c 'import os; os.remove(\"./victim\")'", "interpreter runs any code"),
-    ("python3 -c 'open(\"./victim\", \"w\")'", "interpreter runs any code"),
+    ('python3 -c \'open("./victim", "w")\'', "interpreter runs any code"),
     ("perl -e 'unlink \"./victim\"'", "interpreter runs any code"),
     ("node -e \"require('fs').rmSync('./victim', {force: true})\"", "interpreter runs any code"),
     # lists, pipelines, newlines
@@ -103,6 +103,11 @@ DENIED: list[tuple[str, str]] = [
     ("sh -c 'rm -f ./victim'", "sh -c string"),
     ('bash -c "touch ./victim"', "bash -c string"),
     ("bash ./victim.sh", "shell runs a script file"),
+    (
+        "sh -c 'sed -n {wvictim}>/dev/null p f.txt'",
+        "dash reads {var}> as an argument (a sed w script)",
+    ),
+    ("unset PATH; ls ./victim", "unset PATH makes bash search the current directory"),
     ("timeout 5 rm -f ./victim", "timeout runs a command"),
     ("nohup rm -f ./victim", "nohup runs a command"),
     ("nice rm -f ./victim", "nice runs a command"),
@@ -271,7 +276,7 @@ ALLOWED: list[str] = [
     "timeout 5 ls",
     "nice -n 10 ls",
     "bash -c 'ls -la'",
-    "sh -c \"cat f.txt | wc -l\"",
+    'sh -c "cat f.txt | wc -l"',
     "time ls",
     "! false",
     "{ ls; pwd; }",

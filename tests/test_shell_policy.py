@@ -88,12 +88,19 @@ def test_allowed(command: str) -> None:
         'sed "$SCRIPT" f',  # script from a variable
         "rg --pr=sh x",  # abbreviated --pre (rg does not abbreviate, but fail closed)
         "rg $X pattern",  # computed argument could be --pre
+        "rg -e --pre x",  # --pre is the pattern here, but any --pre word is refused (fail closed)
+        "ls \"${x:-'$(rm x)'}\"",  # bash expands inside these single quotes
+        "tree -aLo 2 out",  # tree takes -o's value from the next words, not the cluster
+        "xxd -ps f out",  # -ps is one xxd flag; out is the output file
+        "tar tfv host:a.tar",  # old-style letters take the following words: the archive is remote
+        "sed -e --in-place f",  # a long option anywhere before -- is refused
+        "git log -S --output=x",  # even where it might be a value
         "env PATH=/tmp/evil ls",  # env assignment of PATH
         'env "$X" ls',  # computed env argument
         "bash -i",  # interactive shell reads stdin
         "bash --rcfile x -c ls",  # rc file runs code
         "bash -O extglob -c ls",  # changes parsing
-        "bash -c \"$CMD\"",  # computed script
+        'bash -c "$CMD"',  # computed script
         "sh",  # reads commands from stdin
         "timeout -s KILL 5 rm x",  # wrapper options, then a writer
         "nice -n 5 nohup env -i timeout 3 rm x",  # wrappers stacked
@@ -131,6 +138,21 @@ def test_allowed(command: str) -> None:
         "vim f",  # interactive editor
         "python3 script.py",  # interpreter
         "python -V -c 'import os'",  # more than the version flag
+        "sh -c 'sed -n {we}>/dev/null p f'",  # dash: {we} is sed's script, which writes "e}"
+        "sh -c \"echo $'x'\"",  # bash-only quoting read differently by dash
+        "sh -c 'cat <(ls)'",  # no process substitution in dash
+        "sh -c 'cat <<< x'",  # no here-strings in dash
+        "sh -c 'ls &> out'",  # dash: background ls, then > out
+        "zsh -c 'x=-oout; sort $~x f'",  # zsh's $~x expands x
+        "ksh -c ls",  # not a supported -c shell
+        "unset PATH; ls",  # bash then runs ./ls
+        "env -u PATH ls",  # env's own command search without PATH
+        "lsof -D b/tmp/x",  # builds a device cache file
+        "sed -n 1p *.txt",  # a file named -i.txt would turn this into an in-place edit
+        "sort *",  # a file named -o...
+        "export -n PATH",  # children lose PATH
+        "{ cat; } <<EOF\n$(rm x)\nEOF",  # heredoc on a group
+        "echo $'\\UFFFFFFFF' | sh",  # out-of-range escape, then a shell
     ],
 )
 def test_denied_unsafe_to_run(command: str) -> None:
@@ -141,12 +163,21 @@ def test_denied_unsafe_to_run(command: str) -> None:
     ("command", "expected"),
     [
         ("rm -rf /", "'rm' is not allowed in read-only mode: it changes files"),
-        ("ls; foo --bar", "'foo' is not allowed in read-only mode: it is not one of the read-only commands"),
-        ("curl https://example.com", "'curl' is not allowed in read-only mode: it uses the network"),
+        (
+            "ls; foo --bar",
+            "'foo' is not allowed in read-only mode: it is not one of the read-only commands",
+        ),
+        (
+            "curl https://example.com",
+            "'curl' is not allowed in read-only mode: it uses the network",
+        ),
         ("pip install x", "'pip' is not allowed in read-only mode: it installs software"),
         ("perl -e 1", "'perl' is not allowed in read-only mode: it is a language interpreter"),
         ("python -c 1", "only python --version is"),
-        ("sed -i s/a/b/ f", "'sed -i' is not allowed in read-only mode: it edits files in place; run sed without -i"),
+        (
+            "sed -i s/a/b/ f",
+            "'sed -i' is not allowed in read-only mode: it edits files in place; run sed without -i",
+        ),
         ("sed --in-pl s/a/b/ f", "'sed --in-pl'"),
         ("sed 'w out' f", "its w command writes a file"),
         ("find . -delete", "'find -delete' is not allowed in read-only mode: it deletes files"),
@@ -159,17 +190,27 @@ def test_denied_unsafe_to_run(command: str) -> None:
         ("git tag v1", "'git tag v1' creates a new tag"),
         ("git stash", "Use git stash list or git stash show"),
         ("git config user.name x", "Use git config --get NAME"),
-        ("git diff --output=x", "'git diff --output' is not allowed in read-only mode: it writes a file"),
-        ("git -c x=y log", "'git -c' is not allowed in read-only mode: it can make git run arbitrary commands"),
+        (
+            "git diff --output=x",
+            "'git diff --output' is not allowed in read-only mode: it writes a file",
+        ),
+        (
+            "git -c x=y log",
+            "'git -c' is not allowed in read-only mode: it can make git run arbitrary commands",
+        ),
         ("echo x > out.txt", "Output redirection '>out.txt' writes to a file"),
         ("echo x > out.txt", "/dev/null, /dev/stdout or /dev/stderr"),
         ("tee out.txt", "'tee out.txt' writes to a file"),
         ("sort -o out f", "'sort -o' is not allowed in read-only mode: it writes a file"),
         ("awk '{print > \"f\"}'", "contains > inside an action"),
         ("awk 'BEGIN{system(\"x\")}'", "calls system()"),
-        ("rg --pre cat x", "'rg --pre' is not allowed in read-only mode: it runs a program on every file"),
+        (
+            "rg --pre cat x",
+            "'rg --pre' is not allowed in read-only mode: it runs a program on every file",
+        ),
         ("$CMD x", "The command name '$CMD' is only known when the command runs"),
         ("o=-o; sort $o x f", "'sort': the argument '$o' is only known when the command runs"),
+        ("sed -n p *.txt", "start globs with ./ (./*.txt), or put file arguments after --"),
         ("eval ls", "'eval' is not allowed in read-only mode: it runs a string as commands"),
         ("source x.sh", "'source' is not allowed in read-only mode: it runs commands from a file"),
         ("f() { ls; }", "Defining a function ('f') is not allowed"),
@@ -251,6 +292,8 @@ def test_empty_or_comment_only_commands_are_allowed_because_nothing_runs(command
         "[[ 1 -eq 1 ]]",
         "x=(a b c); echo ${x}",
         "echo {a,b}.txt src/*.py",  # expansions are fine for commands that ignore options
+        "sed -n 1p ./*.txt",  # globs starting with ./ cannot become options
+        "sort -- *.txt",
         "cat -- -rf",
         "ls -- '-delete'",
         "until true; do ls; done",
@@ -286,7 +329,7 @@ def test_empty_or_comment_only_commands_are_allowed_because_nothing_runs(command
         "echo a | xargs -n1 echo",
         "ls | xargs -I{} wc -l {}",
         "find . -type f -print0 | xargs -0 sha256sum",
-        "env -u HOME ls",
+        "env -u FOO ls",
         "env -- ls",
         "GIT_PAGER=cat git log -1",
         "LC_ALL=C TZ=UTC date",
@@ -305,8 +348,7 @@ def test_empty_or_comment_only_commands_are_allowed_because_nothing_runs(command
         "uniq -c f",
         "sort -k2,2 -t, -u f",
         "rg --files --glob '*.py'",
-        "rg -e --pre x",  # --pre is the pattern here
-        "test -n \"$x\" && [ \"$a\" = \"$b\" ] && [ -f \"$f\" ]",
+        'test -n "$x" && [ "$a" = "$b" ] && [ -f "$f" ]',
         "[ $# -gt 0 ] || echo none",
         "command -v ls",
         "builtin echo x",
@@ -314,6 +356,10 @@ def test_empty_or_comment_only_commands_are_allowed_because_nothing_runs(command
         "stdbuf -oL grep x f",
         "bash -euc 'ls | head'",
         "sh -c 'echo \"$1\"' sh arg",
+        "sh -c 'ls 2>/dev/null | wc -l'",
+        "dash -c 'ls; pwd'",
+        "sh -c 'ls &>/dev/null'",  # dash: background ls, then an empty > /dev/null
+        "bash -c 'sed -n {fd}>/dev/null p f'",  # bash: {fd}> is a redirection, sed's script is p
         "bash -c \"bash -c 'ls'\"",
         "/usr/bin/ls -la",
         "/bin/cat f",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -38,10 +39,11 @@ def check_command(command: str) -> ShellVerdict:
     An empty command (or only blanks and comments) is allowed: it runs nothing.
     """
     try:
-        script = _Parser(command).parse()
+        reason = _ReadOnly().script(_Parser(command).parse())
     except _ParseError as exc:
         return ShellVerdict(False, _parse_reason(exc))
-    reason = _ReadOnly().script(script)
+    except RecursionError:  # the depth limit should prevent this; fail closed regardless
+        return ShellVerdict(False, _parse_reason(_ParseError(_TOO_DEEP)))
     return ShellVerdict(reason is None, reason or "")
 
 
@@ -56,10 +58,11 @@ def dangerous_reason(command: str) -> str | None:
     is not found.
     """
     try:
-        script = _Parser(command).parse()
+        return _Danger().script(_Parser(command).parse())
     except _ParseError as exc:
         return f"it could not be checked for destructive commands ({exc})"
-    return _Danger().script(script)
+    except RecursionError:
+        return f"it could not be checked for destructive commands ({_TOO_DEEP})"
 
 
 # --- syntax tree --------------------------------------------------------------------------
@@ -156,19 +159,28 @@ def _parse_reason(exc: _ParseError) -> str:
     )
 
 
-_MAX_DEPTH = 16
+_TOO_DEEP = "commands are nested too deeply"
+_MAX_DEPTH = 32  # nesting of substitutions, compound commands and sh -c, together
 _META = frozenset(" \t\n|&;()<>")
-_OPERATORS = sorted(
+_OPERATORS = tuple(sorted(  # longest first, so `;;&` wins over `;;` and `;`
     [";;&", ";;", ";&", "&&", "||", "|&", "|", "&", ";", "(", ")",
      "&>>", "&>", "<<<", "<<-", "<<", "<>", "<&", ">&", ">>", ">|", "<", ">"],
     key=len, reverse=True,
-)  # fmt: skip
-_REDIRECTIONS = frozenset({"&>>", "&>", "<<<", "<<-", "<<", "<>", "<&", ">&", ">>", ">|", "<", ">"})
+))  # fmt: skip
+_POSIX_OPERATORS = tuple(op for op in _OPERATORS if op not in ("&>>", "&>", "|&", "<<<"))
+_REDIRECTIONS = _names("&>> &> <<< <<- << <> <& >& >> >| < >")
 _FD_RE = re.compile(r"\d+|\{[A-Za-z_][A-Za-z0-9_]*\}")
+_POSIX_FD_RE = re.compile(r"\d+")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGN_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
+_PLAIN_RUN = re.compile(r"[^\s|&;()<>\\'\"$`]+")  # characters that need no attention in a word
+_QUOTED_RUN = re.compile(r'[^"\\$`]+')
+_BODY_RUN = re.compile(r"[^\\$`]+")
+_SPECIAL_PARAMETER = re.compile(r"\d+|[@*#?$!0-]")
+_HEX_DIGITS = MappingProxyType({n: re.compile(rf"[0-9a-fA-F]{{1,{n}}}") for n in (2, 4, 8)})
+_OCTAL_DIGITS = re.compile(r"[0-7]{1,3}")
 _ARITH_SAFE = frozenset("0123456789 \t\n+-*/%<>=!&|^~?:,()#")
-_CLOSERS = frozenset({"then", "elif", "else", "fi", "do", "done", "esac", "}", "]]"})
+_CLOSERS = _names("then elif else fi do done esac } ]]")
 _ANSI_ESCAPES = MappingProxyType({
     "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
     "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
@@ -188,6 +200,18 @@ class _Tok:
     def is_word(self, *names: str) -> bool:
         # reserved words count only when unquoted, so raw == the name
         return self.kind == "word" and self.word is not None and self.word.raw in names
+
+
+def _brackets(text: str) -> bool:
+    """A [...] glob or a {a,b} / {1..3} brace expansion may be in `text` (linear time;
+    over-approximating is fine, it only makes the word's value unknown)."""
+    bracket, brace = text.find("["), text.find("{")
+    if bracket != -1 and "]" in text[bracket:]:
+        return True
+    if brace == -1 or "}" not in text[brace:]:
+        return False
+    tail = text[brace:]
+    return "," in tail or ".." in tail
 
 
 class _WordBuilder:
@@ -214,11 +238,7 @@ class _WordBuilder:
     def finish(self, raw: str) -> _Word:
         unquoted = "".join(t if k == "lit" else "\0" for k, t in self.parts)
         globbed = (
-            "*" in unquoted
-            or "?" in unquoted
-            or re.search(r"\[.*\]", unquoted) is not None
-            or re.search(r"\{[^}]*(,|\.\.)[^}]*\}", unquoted) is not None
-            or unquoted.startswith("~")
+            "*" in unquoted or "?" in unquoted or unquoted.startswith("~") or _brackets(unquoted)
         )
         expands = any(k in ("exp", "uexp", "proc") for k, _ in self.parts)
         splits = globbed or any(k == "uexp" for k, _ in self.parts)
@@ -251,18 +271,23 @@ class _Parser:
     """A recursive-descent parser for bash command lines; the lexer shares its cursor,
     because `$(...)` inside a word is parsed as a nested command list."""
 
-    def __init__(self, src: str, depth: int = 0) -> None:
+    def __init__(self, src: str, depth: int = 0, *, posix: bool = False) -> None:
+        """`posix` parses the way dash does (`sh -c` on Debian): without bash's $'...',
+        {fd}> redirections, &>, |&, <<< and process substitution, which then fail closed
+        or split the way dash splits them."""
         if depth > _MAX_DEPTH:
-            raise _ParseError("commands are nested too deeply")
+            raise _ParseError(_TOO_DEEP)
         if "\0" in src:
             raise _ParseError("it contains a NUL byte")
         self.src = src
         self.pos = 0
         self.depth = depth
+        self.posix = posix
+        self._operators = _POSIX_OPERATORS if posix else _OPERATORS
         self._peeked: _Tok | None = None
-        self._heredocs: list[
-            tuple[_Redirect, str, bool, bool]
-        ] = []  # redirect, delim, strip, quoted
+        # heredocs whose bodies start after the next newline: (redirect, delimiter,
+        # strip leading tabs, delimiter quoted)
+        self._heredocs: list[tuple[_Redirect, str, bool, bool]] = []
 
     def parse(self) -> _Script:
         script = self._list()
@@ -297,9 +322,9 @@ class _Parser:
             self.pos += 1
             self._read_heredocs()
             return _Tok("op", "\n")
-        if src.startswith(("<(", ">("), self.pos):
+        if src.startswith(("<(", ">("), self.pos) and not self.posix:
             return self._word_tok()
-        for op in _OPERATORS:
+        for op in self._operators:
             if src.startswith(op, self.pos):
                 self.pos += len(op)
                 return _Tok("redir" if op in _REDIRECTIONS else "op", op)
@@ -317,7 +342,9 @@ class _Parser:
     def _word_tok(self) -> _Tok:
         word = self._scan_word()
         rest = self.src[self.pos : self.pos + 2]
-        if rest[:1] in ("<", ">") and rest not in ("<(", ">(") and _FD_RE.fullmatch(word.raw):
+        fd = _POSIX_FD_RE if self.posix else _FD_RE
+        substitution = rest in ("<(", ">(") and not self.posix
+        if rest[:1] in ("<", ">") and not substitution and fd.fullmatch(word.raw):
             tok = self._lex()  # `2>`, `{fd}>`: the number belongs to the redirection
             return _Tok("redir", tok.text, fd=word.raw)
         return _Tok("word", word=word)
@@ -338,7 +365,7 @@ class _Parser:
             if c in literal:
                 b.add("lit", c)
                 self.pos += 1
-            elif c in "<>" and src.startswith("(", self.pos + 1):
+            elif c in "<>" and src.startswith("(", self.pos + 1) and not self.posix:
                 self._process_substitution(b)
             elif c == "(" and b.assignment_prefix():
                 self._array_value(b)
@@ -363,8 +390,10 @@ class _Parser:
             elif c == "`":
                 self._backquote(b, quoted=False)
             else:
-                b.add("lit", c)
-                self.pos += 1
+                run = _PLAIN_RUN.match(src, self.pos)
+                end = run.end() if run and run.end() > self.pos else self.pos + 1
+                b.add("lit", src[self.pos : end])
+                self.pos = end
         return b.finish(src[start : self.pos])
 
     def _double_quoted(self, b: _WordBuilder) -> None:
@@ -386,11 +415,17 @@ class _Parser:
             elif c == "`":
                 self._backquote(b, quoted=True)
             else:
-                b.add("qlit", c)
-                self.pos += 1
+                run = _QUOTED_RUN.match(src, self.pos)
+                end = run.end() if run and run.end() > self.pos else self.pos + 1
+                b.add("qlit", src[self.pos : end])
+                self.pos = end
         raise _ParseError('unterminated double quote (")')
 
     def _dollar(self, b: _WordBuilder, quoted: bool) -> None:
+        with self._deeper():
+            self._dollar_here(b, quoted)
+
+    def _dollar_here(self, b: _WordBuilder, quoted: bool) -> None:
         src, start = self.src, self.pos
         nxt = src[start + 1 : start + 2]
         exp = "exp" if quoted else "uexp"
@@ -406,6 +441,8 @@ class _Parser:
             self.pos += 2
             self._parameter(b)
             b.add(exp, src[start : self.pos])
+        elif nxt in ("'", '"') and not quoted and self.posix:
+            raise _ParseError(f"${nxt}...{nxt} quoting is bash syntax; run the script with bash -c")
         elif nxt == "'" and not quoted:
             self._ansi_c(b)
         elif nxt == '"' and not quoted:
@@ -419,22 +456,33 @@ class _Parser:
         elif nxt and nxt in "@*#?-$!0123456789":
             self.pos += 2
             b.add("exp" if nxt in "#?$!" else exp, src[start : self.pos])  # numbers never split
+        elif nxt and nxt in "~=^+":  # zsh's $~x $=x $^x $+x; a plain $ in bash
+            self.pos += 1
+            b.add(exp, "$")
         else:
             self.pos += 1
             b.add("qlit" if quoted else "lit", "$")
 
-    def _nested_list(self, closer: str) -> _Script:
-        """Parse `...)` of `$(...)`, `<(...)`, `>(...)` or an array value."""
+    @contextmanager
+    def _deeper(self) -> Iterator[None]:
+        """One level of nesting; the limit keeps hostile input from exhausting the stack."""
         self.depth += 1
         if self.depth > _MAX_DEPTH:
-            raise _ParseError("commands are nested too deeply")
-        peeked, self._peeked = self._peeked, None
-        script = self._list(stop_ops=(closer,))
-        if not self._next().is_op(closer):
-            raise _ParseError(f"missing '{closer}'")
-        self._peeked = peeked
-        self.depth -= 1
-        return script
+            raise _ParseError(_TOO_DEEP)
+        try:
+            yield
+        finally:
+            self.depth -= 1
+
+    def _nested_list(self, closer: str) -> _Script:
+        """Parse `...)` of `$(...)`, `<(...)`, `>(...)`."""
+        with self._deeper():
+            peeked, self._peeked = self._peeked, None
+            script = self._list(stop_ops=(closer,))
+            if not self._next().is_op(closer):
+                raise _ParseError(f"missing '{closer}'")
+            self._peeked = peeked
+            return script
 
     def _process_substitution(self, b: _WordBuilder) -> None:
         start, kind = self.pos, "in" if self.src[self.pos] == "<" else "out"
@@ -444,6 +492,10 @@ class _Parser:
 
     def _array_value(self, b: _WordBuilder) -> None:
         """`name=(a b c)`: element words are checked like any other word."""
+        with self._deeper():
+            self._array_elements(b)
+
+    def _array_elements(self, b: _WordBuilder) -> None:
         start = self.pos
         self.pos += 1
         while True:
@@ -457,7 +509,9 @@ class _Parser:
             b.nested += tok.word.nested
             b.hazards += tok.word.hazards
             if tok.word.raw.startswith("["):
-                b.hazards.append("An array subscript [...] is evaluated as arithmetic, which can run code.")
+                b.hazards.append(
+                    "An array subscript [...] is evaluated as arithmetic, which can run code."
+                )
         b.add("exp", self.src[start : self.pos])
 
     def _backquote(self, b: _WordBuilder, quoted: bool) -> None:
@@ -475,7 +529,7 @@ class _Parser:
         if i >= len(src):
             raise _ParseError("unterminated backquote (`)")
         self.pos = i + 1
-        b.nested.append(("cmd", _Parser("".join(out), self.depth + 1).parse()))
+        b.nested.append(("cmd", _Parser("".join(out), self.depth + 1, posix=self.posix).parse()))
         b.add("exp" if quoted else "uexp", src[start : self.pos])
 
     def _arithmetic(self, b: _WordBuilder, opener: str) -> None:
@@ -505,7 +559,9 @@ class _Parser:
             safe = safe and c in _ARITH_SAFE
             self.pos += 1
         if not safe:
-            b.hazards.append(f"Arithmetic {opener}...)) on names or substitutions can run code hidden in a variable.")
+            b.hazards.append(
+                f"Arithmetic {opener}...)) on names or substitutions can run code hidden in a variable."
+            )
 
     def _parameter(self, b: _WordBuilder) -> None:
         """`${...}`. Plain, default-value, length, trim and replace forms are fine;
@@ -516,7 +572,7 @@ class _Parser:
             self.pos += 1
         elif src.startswith("#", self.pos) and not src.startswith("#}", self.pos):
             self.pos += 1
-        m = _NAME_RE.match(src, self.pos) or re.compile(r"\d+|[@*#?$!0-]").match(src, self.pos)
+        m = _NAME_RE.match(src, self.pos) or _SPECIAL_PARAMETER.match(src, self.pos)
         if m is None:
             raise _ParseError("bad ${...} substitution")
         name, self.pos = m.group(), m.end()
@@ -527,11 +583,15 @@ class _Parser:
             self.pos += 1
             return
         if op[:1] == "[":
-            b.hazards.append("An array subscript ${name[...]} is evaluated as arithmetic, which can run code.")
+            b.hazards.append(
+                "An array subscript ${name[...]} is evaluated as arithmetic, which can run code."
+            )
         elif op[:1] == "@":
             b.hazards.append("A ${name@...} transformation can run command substitutions (@P).")
         elif op[:1] == ":" and op[1:] not in ("-", "=", "+", "?"):
-            b.hazards.append("A ${name:offset} substring is evaluated as arithmetic, which can run code.")
+            b.hazards.append(
+                "A ${name:offset} substring is evaluated as arithmetic, which can run code."
+            )
         elif op[:1] not in ("-", "=", "+", "?", "#", "%", "/", "^", ",", ":"):
             raise _ParseError(f"bad ${{{name}{op[:1]}...}} substitution")
         if "=" in op[:2] and op[:1] in ":=" and _unsafe_variable(name):
@@ -539,7 +599,9 @@ class _Parser:
         self._parameter_word(b)
 
     def _parameter_word(self, b: _WordBuilder) -> None:
-        """The rest of `${name op word}` up to the matching `}` (bash counts braces)."""
+        """The rest of `${name op word}` up to the matching `}` (bash counts braces).
+        Single quotes delimit text here, but inside "${x:-'...'}" bash then expands
+        what they enclose, so their text is scanned for substitutions too."""
         depth, src = 0, self.src
         while self.pos < len(src):
             c = src[self.pos]
@@ -553,6 +615,11 @@ class _Parser:
                 end = src.find("'", self.pos + 1)
                 if end == -1:
                     raise _ParseError("unterminated single quote (') in ${...}")
+                inner.absorb(
+                    _Parser(
+                        src[self.pos + 1 : end], self.depth + 1, posix=self.posix
+                    )._as_expanding()
+                )
                 self.pos = end + 1
             elif c == '"':
                 self.pos += 1
@@ -583,14 +650,16 @@ class _Parser:
                 continue
             e = src[i + 1 : i + 2]
             digits = {"x": 2, "u": 4, "U": 8}.get(e, 0)
-            m = re.compile(rf"[0-9a-fA-F]{{1,{digits}}}").match(src, i + 2) if digits else None
+            m = _HEX_DIGITS[digits].match(src, i + 2) if digits else None
             if e in _ANSI_ESCAPES:
                 out.append(_ANSI_ESCAPES[e])
                 i += 2
             elif m is not None:
-                out.append(chr(int(m.group(), 16)))
+                code = int(m.group(), 16)
+                known = known and code <= 0x10FFFF
+                out.append(chr(min(code, 0x10FFFF)))
                 i = m.end()
-            elif (m := re.compile(r"[0-7]{1,3}").match(src, i + 1)) is not None:
+            elif (m := _OCTAL_DIGITS.match(src, i + 1)) is not None:
                 out.append(chr(int(m.group(), 8) & 0xFF))
                 i = m.end()
             else:  # \cX and friends: not decoded, so the value is unknown
@@ -615,7 +684,7 @@ class _Parser:
             if quoted:
                 redirect.body = _lit_word(body)
             else:
-                redirect.body = _Parser(body, self.depth + 1)._expanding_text()
+                redirect.body = _Parser(body, self.depth + 1, posix=self.posix)._expanding_text()
         self._heredocs.clear()
 
     def _heredoc_line(self, quoted: bool) -> str:
@@ -631,6 +700,12 @@ class _Parser:
                 return line + part
             line += part[:-1]
 
+    def _as_expanding(self) -> _WordBuilder:
+        builder = _WordBuilder()
+        word = self._expanding_text()
+        builder.nested, builder.hazards = word.nested, word.hazards
+        return builder
+
     def _expanding_text(self) -> _Word:
         """An unquoted heredoc body: `$`, backquotes and backslash work as in "..."."""
         b, src = _WordBuilder(), self.src
@@ -644,8 +719,10 @@ class _Parser:
             elif c == "`":
                 self._backquote(b, quoted=True)
             else:
-                b.add("qlit", c)
-                self.pos += 1
+                run = _BODY_RUN.match(src, self.pos)
+                end = run.end() if run and run.end() > self.pos else self.pos + 1
+                b.add("qlit", src[self.pos : end])
+                self.pos = end
         return b.finish(src)
 
     # grammar --------------------------------------------------------------------------
@@ -688,6 +765,10 @@ class _Parser:
         return _Pipeline(commands)
 
     def _command(self) -> _Command:
+        with self._deeper():
+            return self._command_here()
+
+    def _command_here(self) -> _Command:
         tok = self._peek()
         if tok.is_op("("):
             self._next()
@@ -976,6 +1057,18 @@ def _getopt(
     return _Opts(opts, operands, unknown)
 
 
+def _before_dashdash(words: list[_Word]) -> list[_Word]:
+    """Exact words up to `--`: where a mistaken idea of which option takes a value
+    cannot hide a long option."""
+    out = []
+    for word in words:
+        if word.exact and word.value == "--":
+            break
+        if word.exact and word.value.startswith("--"):
+            out.append(word)
+    return out
+
+
 def _takes_value(name: str, long_args: tuple[str, ...]) -> bool:
     return any(arg == name or (len(name) > 3 and arg.startswith(name)) for arg in long_args)
 
@@ -995,6 +1088,17 @@ def _first_match(opts: _Opts, denied: Iterable[str]) -> str | None:
     return None
 
 
+def _denied_hit(opts: _Opts, words: list[_Word], option: str) -> str | None:
+    """`option` given, either as getopt saw it or, for long options, as any word before
+    `--` (so a wrong idea of which option takes a value cannot hide it)."""
+    if hit := _first_match(opts, (option,)):
+        return hit
+    if not option.startswith("--"):
+        return None
+    names = [w.value.partition("=")[0] for w in _before_dashdash(words)]
+    return next((name for name in names if _matches(name, option)), None)
+
+
 def _first_unlisted(opts: _Opts, allowed: Iterable[str]) -> str | None:
     allowed = frozenset(allowed)
     return next((name for name, _ in opts.opts if name not in allowed), None)
@@ -1010,14 +1114,10 @@ _SUGGEST = (
     "Read-only mode allows commands that only read, such as ls, cat, head, tail, grep, rg, "
     "find, wc, sort, sed -n, awk, jq, diff, and git status/log/diff/show/blame."
 )
-_SINKS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/fd/1", "/dev/fd/2"})
-_SYSTEM_DIRS = frozenset({"/bin", "/usr/bin", "/usr/local/bin", "/sbin", "/usr/sbin"})
-_UNSAFE_VARIABLES = frozenset({
-    "PATH", "ENV", "IFS", "SHELLOPTS", "PROMPT_COMMAND", "HOME", "XDG_CONFIG_HOME", "SHELL",
-    "PAGER", "MANPAGER", "EDITOR", "VISUAL", "BROWSER", "TAR_OPTIONS", "TAPE",
-    "RIPGREP_CONFIG_PATH", "GCONV_PATH", "GREP_OPTIONS",
-})  # fmt: skip
-_UNSAFE_PREFIXES = ("LD_", "DYLD_", "GIT_", "BASH", "PYTHON", "PERL", "RUBY", "NODE_", "LESS", "PS")
+_SINKS = _names("/dev/null /dev/stdout /dev/stderr /dev/fd/1 /dev/fd/2")
+_SYSTEM_DIRS = _names("/bin /usr/bin /usr/local/bin /sbin /usr/sbin")
+_UNSAFE_VARIABLES = _names("PATH ENV IFS SHELLOPTS PROMPT_COMMAND HOME XDG_CONFIG_HOME SHELL PAGER MANPAGER EDITOR VISUAL BROWSER TAR_OPTIONS TAPE RIPGREP_CONFIG_PATH GCONV_PATH GREP_OPTIONS")  # fmt: skip
+_UNSAFE_PREFIXES = tuple(_names("LD_ DYLD_ GIT_ BASH PYTHON PERL RUBY NODE_ LESS PS"))
 
 
 def _unsafe_variable(name: str, value: str | None = None) -> bool:
@@ -1131,10 +1231,10 @@ class _ReadOnly:
             return None
         return _unknown_command(name)
 
-    def text(self, source: str) -> str | None:
+    def text(self, source: str, *, posix: bool = False) -> str | None:
         """A command string run by `sh -c` and friends."""
         try:
-            script = _Parser(source, self.depth + 1).parse()
+            script = _Parser(source, self.depth + 1, posix=posix).parse()
         except _ParseError as exc:
             return _parse_reason(exc)
         return _ReadOnly(self.depth + 1).script(script)
@@ -1146,6 +1246,8 @@ def _redirect_problem(redirect: _Redirect) -> str | None:
         return None
     if op in ("<&", ">&") and target.exact and (target.value == "-" or target.value.isdigit()):
         return None  # fd duplication like 2>&1
+    if op == "<&":
+        return f"Input duplication '<&{target.raw}' is not allowed in read-only mode; use < FILE."
     if op == "<":
         if target.proc_only or (
             target.exact and not target.value.startswith(("/dev/tcp/", "/dev/udp/"))
@@ -1177,8 +1279,9 @@ def _unknown_command(name: str) -> str:
 def _computed(name: str, word: _Word) -> str:
     return (
         f"'{name}': the argument '{word.raw}' is only known when the command runs and could "
-        f"turn into an option, so read-only mode cannot check it. Write it literally (or put "
-        f"it after --)."
+        "turn into an option (a file named like -i matches a glob too), so read-only mode "
+        "cannot check it. Write it literally, start globs with ./ (./*.txt), or put file "
+        "arguments after --."
     )
 
 
@@ -1201,7 +1304,9 @@ def _check_printf(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
         and (not first.exact or first.value.startswith("-v"))
     ):
         return _bad_option(
-            "printf", "-v", "it assigns a variable, which can run code hidden in a subscript"
+            "printf",
+            "-v",
+            "it assigns a variable, which can run code hidden in a subscript",
         )
     return None
 
@@ -1221,7 +1326,9 @@ def _check_test(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
         if word.exact:
             if word.value in ("-v", "-R"):
                 return _bad_option(
-                    "test", word.value, "it evaluates array subscripts, which can run code"
+                    "test",
+                    word.value,
+                    "it evaluates array subscripts, which can run code",
                 )
             continue
         if len(args) == 1 and not word.splits:
@@ -1286,13 +1393,14 @@ def _options_check(
     operand_why: str = "",
 ) -> _Check:
     """A command that is read-only except for some options (and maybe extra operands)."""
+    denied = MappingProxyType(dict(denied))
 
     def check(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
         opts = _getopt(argv[1:], short_args, long_args)
         if opts.unknown:
             return _computed(name, opts.unknown)
         for option, why in denied.items():
-            if (hit := _first_match(opts, (option,))) is not None:
+            if hit := _denied_hit(opts, argv[1:], option):
                 return _bad_option(name, hit, why)
         if max_operands is not None and len(opts.operands) > max_operands:
             return f"'{name}' with {len(opts.operands)} file arguments is not allowed in read-only mode: {operand_why}."
@@ -1321,18 +1429,40 @@ _check_uniq = _options_check(
     1,
     "the second file is an output file",
 )
-_check_xxd = _options_check("xxd", {}, "cglson", (), 1, "the second file is an output file")
+
+
+def _check_xxd(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    """xxd parses whole words, not GNU clusters (`-ps` is one flag); its second operand
+    is an output file. Value options are -c -g -l -s -o -n and their long spellings."""
+    words, operands, i = argv[1:], [], 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if not word.exact:
+            if _may_be_option(word):
+                return _computed("xxd", word)
+            operands.append(word)
+        elif word.value == "--":
+            operands += words[i:]
+            break
+        elif word.value in _XXD_VALUED:
+            i += 1
+        elif not word.value.startswith("-") or word.value == "-":
+            operands.append(word)
+    if len(operands) > 1:
+        return f"'xxd' with {len(operands)} file arguments is not allowed in read-only mode: the second file is an output file."
+    return None
+
+
+_XXD_VALUED = _names("-c -cols -g -groupsize -l -len -s -seek -o -offset -n -name")
 _check_file = _options_check(
     "file",
     {"-C": _WRITES_FILE, "--compile": _WRITES_FILE},
     "eFfmP",
     ("--magic-file", "--separator", "--exclude"),
 )
-_check_tree = _options_check(
-    "tree",
-    {"-o": _WRITES_FILE, "-R": "with -H it writes files in every directory"},
-    "LPIoHT",
-    ("--charset", "--filelimit", "--timefmt", "--sort"),
+_check_tree = _options_check(  # tree takes option values from the next words, never the cluster
+    "tree", {"-o": _WRITES_FILE, "-R": "with -H it writes files in every directory"}
 )
 _check_rg = _options_check(
     "rg",
@@ -1376,20 +1506,18 @@ def _check_python(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
 
 # sed ------------------------------------------------------------------------------------
 
-_SED_ALLOWED = frozenset({
-    "-n", "--quiet", "--silent", "-e", "--expression", "-f", "--file", "-E", "-r",
-    "--regexp-extended", "-s", "--separate", "-u", "--unbuffered", "-z", "--null-data",
-    "-l", "--line-length", "--posix", "--sandbox", "--debug", "--help", "--version",
-})  # fmt: skip
+_SED_ALLOWED = _names("-n --quiet --silent -e --expression -f --file -E -r --regexp-extended -s --separate -u --unbuffered -z --null-data -l --line-length --posix --sandbox --debug --help --version")  # fmt: skip
 
 
 def _check_sed(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
     opts = _getopt(argv[1:], "efl", ("--expression", "--file", "--line-length"))
     if opts.unknown:
         return _computed("sed", opts.unknown)
-    if hit := _first_match(opts, ("-i", "--in-place")):
+    if hit := _denied_hit(opts, argv[1:], "-i") or _denied_hit(opts, argv[1:], "--in-place"):
         return _bad_option(
-            "sed", hit, "it edits files in place; run sed without -i to print the result instead"
+            "sed",
+            hit,
+            "it edits files in place; run sed without -i to print the result instead",
         )
     if bad := _first_unlisted(opts, _SED_ALLOWED):
         return _not_read_only("sed", bad)
@@ -1399,6 +1527,8 @@ def _check_sed(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
             "sed", "-f", "the script file cannot be checked; pass the script with -e"
         )
     scripts = _values(opts, "-e", "--expression") or opts.operands[:1]
+    if len(scripts) > 1 and all(w.exact for w in scripts):  # GNU sed joins them with newlines
+        scripts = [*scripts, _lit_word("\n".join(w.value for w in scripts))]
     for script in scripts:
         if not script.exact:
             return f"'sed': the script '{script.raw}' is only known when the command runs, so it cannot be checked. Write it literally."
@@ -1524,11 +1654,7 @@ def _sed_command_end(s: str, i: int) -> int:
 
 # awk ------------------------------------------------------------------------------------
 
-_AWK_ALLOWED = frozenset({
-    "-F", "--field-separator", "-v", "--assign", "-e", "--source", "-S", "--sandbox", "-b",
-    "--characters-as-bytes", "-c", "--traditional", "-P", "--posix", "-M", "--bignum", "-r",
-    "--re-interval", "-n", "--non-decimal-data", "-N", "--use-lc-numeric", "--version",
-})  # fmt: skip
+_AWK_ALLOWED = _names("-F --field-separator -v --assign -e --source -S --sandbox -b --characters-as-bytes -c --traditional -P --posix -M --bignum -r --re-interval -n --non-decimal-data -N --use-lc-numeric --version")  # fmt: skip
 
 
 def _check_awk(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
@@ -1670,18 +1796,24 @@ def _check_find(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
 
 # tar -------------------------------------------------------------------------------------
 
-_TAR_ALLOWED = frozenset({
-    "-t", "--list", "-v", "--verbose", "-f", "--file", "-z", "--gzip", "--gunzip", "-j",
-    "--bzip2", "-J", "--xz", "--zstd", "-a", "--auto-compress", "--wildcards",
-    "--no-wildcards", "--exclude", "--full-time", "--numeric-owner", "--utc",
-})  # fmt: skip
+_TAR_ALLOWED = _names("-t --list -v --verbose -f --file -z --gzip --gunzip -j --bzip2 -J --xz --zstd -a --auto-compress --wildcards --no-wildcards --exclude --full-time --numeric-owner --utc")  # fmt: skip
+
+
+def _tar_new_style(words: list[_Word]) -> list[_Word]:
+    """Old-style `tar tfv a.tar`: each letter is an option, and letters that take a value
+    take the following words in order (so the archive is a.tar, not "v")."""
+    if not words or not words[0].exact or words[0].value.startswith("-"):
+        return words
+    out, rest = [], words[1:]
+    for letter in words[0].value:
+        out.append(_lit_word("-" + letter))
+        if letter in "fbCFgHIKLNTVX" and rest:
+            out.append(rest.pop(0))
+    return out + rest
 
 
 def _check_tar(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
-    words = argv[1:]
-    if words and words[0].exact and not words[0].value.startswith("-"):
-        words = [_lit_word("-" + words[0].value), *words[1:]]  # old style: tar tvf x.tar
-    opts = _getopt(words, "f", ("--file", "--exclude"))
+    opts = _getopt(_tar_new_style(argv[1:]), "f", ("--file", "--exclude"))
     if opts.unknown:
         return _computed("tar", opts.unknown)
     if not opts.names() & {"-t", "--list"}:
@@ -1696,13 +1828,7 @@ def _check_tar(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
 
 # git -------------------------------------------------------------------------------------
 
-_GIT_READ = frozenset({
-    "status", "log", "diff", "show", "blame", "annotate", "describe", "shortlog", "rev-parse",
-    "ls-files", "ls-tree", "cat-file", "rev-list", "merge-base", "name-rev", "show-ref",
-    "for-each-ref", "show-branch", "whatchanged", "diff-tree", "diff-files", "diff-index",
-    "check-ignore", "check-attr", "count-objects", "version", "var", "cherry", "range-diff",
-    "grep",
-})  # fmt: skip
+_GIT_READ = _names("status log diff show blame annotate describe shortlog rev-parse ls-files ls-tree cat-file rev-list merge-base name-rev show-ref for-each-ref show-branch whatchanged diff-tree diff-files diff-index check-ignore check-attr count-objects version var cherry range-diff grep")  # fmt: skip
 _GIT_ALLOWED_TEXT = (
     "Read-only mode allows git status, log, diff, show, blame, grep, describe, shortlog, "
     "rev-parse, ls-files, ls-tree, cat-file, branch/tag (listing), remote -v, config --get, "
@@ -1773,16 +1899,22 @@ def _check_git(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
 
 def _git_options_problem(sub: str, args: list[_Word]) -> str | None:
     """Options of otherwise read-only subcommands that write files or run programs."""
-    denied = {"--output": _WRITES_FILE, "--ext-diff": "it runs an external diff program"}
+    denied = {
+        "--output": _WRITES_FILE,
+        "--ext-diff": "it runs an external diff program",
+    }
     if sub == "grep":  # -O[pager] / --open-files-in-pager[=pager]
-        denied |= {"-O": "it runs a pager program", "--open-files-in-pager": "it runs a pager program"}
+        denied |= {
+            "-O": "it runs a pager program",
+            "--open-files-in-pager": "it runs a pager program",
+        }
         opts = _getopt(args, "efABCm", _GIT_GREP_VALUED, optional="O")
     else:
         opts = _getopt(args)
     if opts.unknown:
         return _computed(f"git {sub}", opts.unknown)
     for option, why in denied.items():
-        if (hit := _first_match(opts, (option,))) is not None:
+        if hit := _denied_hit(opts, args, option):
             return _bad_option(f"git {sub}", hit, why)
     return None
 
@@ -1818,7 +1950,9 @@ def _git_listing(
                 or name in ("--color", "--column", "--abbrev")
             ):
                 return _bad_option(
-                    command, value, "it changes branches or tags; only listing is allowed"
+                    command,
+                    value,
+                    "it changes branches or tags; only listing is allowed",
                 )
             short = not value.startswith("--")
             listing = (
@@ -1836,20 +1970,20 @@ def _git_listing(
     return check
 
 
-_LISTING_VALUED = frozenset(
-    {"--contains", "--no-contains", "--merged", "--no-merged", "--points-at", "--sort", "--format"}
+_LISTING_VALUED = _names(
+    "--contains --no-contains --merged --no-merged --points-at --sort --format"
 )
-_LISTING_FILTERS = frozenset(
-    {"-l", "--list", "--contains", "--no-contains", "--merged", "--no-merged", "--points-at"}
-)
+_LISTING_FILTERS = _names("-l --list --contains --no-contains --merged --no-merged --points-at")
 _git_branch = _git_listing(
     "git branch",
     _names("-a --all -r --remotes -v -vv --verbose -l --list --show-current -i --ignore-case "
-              "--no-color --no-column --no-abbrev -q --quiet --omit-empty"),
+           "--no-color --no-column --no-abbrev -q --quiet --omit-empty"),
     r"-[arvliq]+",
 )  # fmt: skip
 _git_tag = _git_listing(
-    "git tag", _names("-l --list -i --ignore-case --no-column --omit-empty"), r"-[li]+|-n\d*"
+    "git tag",
+    _names("-l --list -i --ignore-case --no-column --omit-empty"),
+    r"-[li]+|-n\d*",
 )
 
 
@@ -1866,17 +2000,8 @@ def _git_remote(args: list[_Word]) -> str | None:
     )
 
 
-_GIT_CONFIG_READ = frozenset(
-    {
-        "--get",
-        "--get-all",
-        "--get-regexp",
-        "--get-urlmatch",
-        "-l",
-        "--list",
-        "--get-color",
-        "--get-colorbool",
-    }
+_GIT_CONFIG_READ = _names(
+    "--get --get-all --get-regexp --get-urlmatch -l --list --get-color --get-colorbool"
 )
 _GIT_CONFIG_NEUTRAL = _names(
     "--global --system --local --worktree --show-origin --show-scope --name-only -z --null "
@@ -1955,6 +2080,10 @@ class _Unwrapped:
     problem: str | None = None
     inner: list[_Word] | None = None
     script: str | None = None
+    posix: bool = False  # the script is for sh/dash
+
+
+_ENV_OPTIONS = _names("-i --ignore-environment -u --unset -C --chdir -0 --null -v --debug")
 
 
 def _unwrap_env(argv: list[_Word]) -> _Unwrapped:
@@ -1963,22 +2092,19 @@ def _unwrap_env(argv: list[_Word]) -> _Unwrapped:
         return _Unwrapped(_computed("env", opts.unknown))
     if hit := _first_match(opts, ("-S", "--split-string")):
         return _Unwrapped(
-            _bad_option("env", hit, "it splits a string into a command; write the command directly")
+            _bad_option(
+                "env",
+                hit,
+                "it splits a string into a command; write the command directly",
+            )
         )
-    allowed = (
-        "-i",
-        "--ignore-environment",
-        "-u",
-        "--unset",
-        "-C",
-        "--chdir",
-        "-0",
-        "--null",
-        "-v",
-        "--debug",
-    )
-    if bad := _first_unlisted(opts, allowed):
+    if bad := _first_unlisted(opts, _ENV_OPTIONS):
         return _Unwrapped(_not_read_only("env", bad))
+    for unset in _values(opts, "-u", "--unset"):
+        if not unset.exact or _unsafe_variable(unset.value):
+            return _Unwrapped(
+                _bad_option("env", f"-u {unset.raw}", "it changes which programs run")
+            )
     operands = (
         opts.operands[1:] if opts.operands[:1] and opts.operands[0].value == "-" else opts.operands
     )
@@ -2025,7 +2151,11 @@ def _unwrap_xargs(argv: list[_Word]) -> _Unwrapped:
 
 
 def _option_wrapper(
-    name: str, short_args: str, long_args: tuple[str, ...], allowed: tuple[str, ...], skip: int = 0
+    name: str,
+    short_args: str,
+    long_args: tuple[str, ...],
+    allowed: tuple[str, ...],
+    skip: int = 0,
 ) -> Callable[[list[_Word]], _Unwrapped]:
     """timeout, nice, nohup, stdbuf, command, time: options, maybe a fixed operand, a command."""
 
@@ -2059,12 +2189,7 @@ def _unwrap_shell(argv: list[_Word]) -> _Unwrapped:
         if value in ("--norc", "--noprofile", "--posix"):
             i += 1
         elif value in ("-o", "+o"):
-            if i + 1 >= len(words) or words[i + 1].value not in (
-                "pipefail",
-                "errexit",
-                "nounset",
-                "xtrace",
-            ):
+            if i + 1 >= len(words) or words[i + 1].value not in _SET_OPTIONS:
                 return _Unwrapped(_not_read_only(name, value))
             i += 2
         elif value[:1] in ("-", "+") and len(value) > 1 and not value.startswith("--"):
@@ -2073,7 +2198,7 @@ def _unwrap_shell(argv: list[_Word]) -> _Unwrapped:
             wants_script = wants_script or "c" in value
             i += 1
         elif wants_script:
-            return _Unwrapped(script=value)
+            return _Unwrapped(script=value, posix=name in ("sh", "dash"))
         else:
             break
     return _Unwrapped(
@@ -2095,7 +2220,7 @@ _WRAPPERS: MappingProxyType[str, Callable[[list[_Word]], _Unwrapped]] = MappingP
     "command": _option_wrapper("command", "", (), ("-p",)),
     "time": _option_wrapper("time", "f", ("--format",), ("-p", "--portability", "-v", "--verbose", "-f", "--format", "-q", "--quiet")),
     "builtin": _unwrap_builtin,
-    **dict.fromkeys(("sh", "bash", "dash", "zsh", "ksh"), _unwrap_shell),
+    **dict.fromkeys(("sh", "bash", "dash", "zsh"), _unwrap_shell),
 })  # fmt: skip
 
 
@@ -2104,7 +2229,7 @@ def _check_wrapper(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
     if unwrapped.problem:
         return unwrapped.problem
     if unwrapped.script is not None:
-        return ctx.text(unwrapped.script)
+        return ctx.text(unwrapped.script, posix=unwrapped.posix)
     return ctx.argv(unwrapped.inner) if unwrapped.inner else None
 
 
@@ -2121,7 +2246,9 @@ def _check_declare(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
             if reason := _assignment_problem(word):
                 return reason
         elif word.exact and _NAME_RE.fullmatch(word.value):
-            continue  # a name without a value assigns nothing
+            printing = any(w.exact and w.value == "-p" for w in argv[1:])
+            if _unsafe_variable(word.value) and not printing:  # e.g. export -n PATH
+                return f"'{name} {word.value}' is not allowed in read-only mode: it changes which programs run."
         elif not (
             word.exact
             and word.value[:1] in "-+"
@@ -2148,11 +2275,14 @@ def _check_read(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
 
 
 def _check_unset(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    """`unset PATH` makes bash look for commands in the current directory."""
     for word in argv[1:]:
         if not (
             word.exact and (_NAME_RE.fullmatch(word.value) or word.value in ("-v", "-f", "-n"))
         ):
             return f"'unset {word.raw}' is not allowed in read-only mode; unset plain variable names only."
+        if _unsafe_variable(word.value):
+            return f"'unset {word.value}' is not allowed in read-only mode: it changes which programs run."
     return None
 
 
@@ -2197,7 +2327,7 @@ _CHECKS: MappingProxyType[str, _Check] = MappingProxyType({
 _ANY_ARGUMENTS = _names(
     "ls cat head tail wc cut tr nl tac rev fold fmt pr expand unexpand column paste join comm "
     "diff cmp stat du df pwd echo true false : basename dirname realpath readlink which type "
-    "whoami id groups logname uname arch nproc uptime free ps lsof tty locale getconf printenv "
+    "whoami id groups logname uname arch nproc uptime free ps tty locale getconf printenv "
     "grep egrep fgrep zcat bzcat xzcat jq md5sum sha1sum sha224sum sha256sum sha384sum sha512sum "
     "b2sum cksum sum base64 base32 hexdump od strings seq sleep yes expr numfmt factor cal "
     "cd pushd popd dirs wait jobs exit return break continue shift times"
@@ -2205,12 +2335,12 @@ _ANY_ARGUMENTS = _names(
 
 _DENIED_KINDS: tuple[tuple[frozenset[str], str], ...] = (
     (_names("rm rmdir mv cp touch mkdir ln chmod chown chgrp truncate dd install shred mkfifo "
-               "mknod unlink patch split csplit ed ex sponge zip unzip gzip gunzip bzip2 xz 7z"),
+            "mknod unlink patch split csplit ed ex sponge zip unzip gzip gunzip bzip2 xz 7z"),
      "it changes files"),
     (_names("curl wget ssh scp sftp nc ncat netcat telnet ftp socat rsync ping"),
      "it uses the network"),
     (_names("pip pip3 pipx npm npx yarn pnpm apt apt-get dpkg brew gem cargo go conda mamba uv "
-               "poetry bundle composer apk yum dnf"),
+            "poetry bundle composer apk yum dnf"),
      "it installs software or runs project code"),
     (_names("python2 perl ruby node nodejs deno bun php lua R Rscript julia irb tclsh java pwsh"),
      "it is a language interpreter that can do anything"),
@@ -2244,6 +2374,7 @@ _DENIED_BUILTINS = MappingProxyType({
 
 # --- dangerous commands (developer approvals) ---------------------------------------------
 
+_DISK_WRITERS = _names("dd shred wipefs fdisk sfdisk parted mkswap")
 _SHELLS = _names("sh bash dash zsh ksh fish python python3 perl ruby node")
 _SAFE_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/")
 
@@ -2294,7 +2425,7 @@ class _Danger:
         if name in _WRAPPERS:
             unwrapped = _WRAPPERS[name](argv)
             if unwrapped.script is not None:
-                return self.text(unwrapped.script)
+                return self.text(unwrapped.script, posix=unwrapped.posix)
             if unwrapped.inner:
                 return self.argv(unwrapped.inner, piped)
         if name == "find":
@@ -2305,9 +2436,9 @@ class _Danger:
             return self.text(" ".join(args))
         return None
 
-    def text(self, source: str) -> str | None:
+    def text(self, source: str, *, posix: bool = False) -> str | None:
         try:
-            script = _Parser(source, self.depth + 1).parse()
+            script = _Parser(source, self.depth + 1, posix=posix).parse()
         except _ParseError as exc:
             return f"it runs a command string that could not be checked ({exc})"
         return _Danger(self.depth + 1).script(script)
@@ -2323,9 +2454,7 @@ def _danger_rule(name: str, args: list[str], argv: list[_Word], piped: bool) -> 
         return "rm -r/-f deletes files recursively or without asking"
     if name == "git":
         return _git_danger(argv)
-    if name in ("dd", "shred", "wipefs", "fdisk", "sfdisk", "parted", "mkswap") or name.startswith(
-        ("mkfs", "mke2fs")
-    ):
+    if name in _DISK_WRITERS or name.startswith(("mkfs", "mke2fs")):
         return f"{name} can overwrite disks or files irrecoverably"
     if name in ("chmod", "chown", "chgrp") and ("R" in flags or "--recursive" in args):
         return f"{name} -R changes permissions of a whole tree"
