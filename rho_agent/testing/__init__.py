@@ -8,22 +8,8 @@
 
 from __future__ import annotations
 
-from rho_agent.testing.fake_anthropic import (
-    FakeAnthropic,
-    Fault,
-    RecordedRequest,
-    Reply,
-    Step,
-    TokenUsage,
-    fault,
-    load_script,
-    redacted_thinking,
-    reply,
-    text,
-    thinking,
-    tool_call,
-)
-from rho_agent.testing.history import assert_valid_history, history_problems
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "FakeAnthropic",
@@ -42,3 +28,31 @@ __all__ = [
     "thinking",
     "tool_call",
 ]
+
+_HOME = {name: "rho_agent.testing.history" for name in ("assert_valid_history", "history_problems")}
+
+if TYPE_CHECKING:
+    from rho_agent.testing.fake_anthropic import (
+        FakeAnthropic,
+        Fault,
+        RecordedRequest,
+        Reply,
+        Step,
+        TokenUsage,
+        fault,
+        load_script,
+        redacted_thinking,
+        reply,
+        text,
+        thinking,
+        tool_call,
+    )
+    from rho_agent.testing.history import assert_valid_history, history_problems
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `python -m rho_agent.testing.fake_anthropic` does not import itself twice.
+    if name not in __all__:
+        raise AttributeError(f"module 'rho_agent.testing' has no attribute {name!r}")
+    module = importlib.import_module(_HOME.get(name, "rho_agent.testing.fake_anthropic"))
+    return getattr(module, name)
