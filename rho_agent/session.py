@@ -121,8 +121,6 @@ class Session:
         self._system_prompt: str | None = None
         self._closed = False
         self._sync_loop: asyncio.AbstractEventLoop | None = None
-        if self._dir:
-            self._write_meta()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -147,6 +145,7 @@ class Session:
         if self._workspace is not None:
             return
         self._model.check_credentials()  # before anything is created
+        self._write_meta()
         self._workspace = await self.agent.backend.open(
             OpenRequest(
                 session_id=self.id,
@@ -171,7 +170,8 @@ class Session:
                     await self._workspace.close()
             finally:
                 await self._model.close()
-                self._write_meta()
+                if self._workspace is not None:  # a session that never started leaves nothing on disk
+                    self._write_meta()
                 if self._trace:
                     self._trace.close()
                 for queue in self._queues:

@@ -103,18 +103,24 @@ class TraceWriter:
     """Appends events to trace.jsonl, one JSON object a line, secrets redacted."""
 
     def __init__(self, directory: SessionDir) -> None:
-        directory.path.mkdir(parents=True, exist_ok=True)
-        self._file = directory.trace_path.open("a", encoding="utf-8")
+        self._directory = directory
+        self._file: Any = None  # opened on the first event, so a session that never ran leaves nothing
+        self._closed = False
         self._redact = Redactor()
 
     def write(self, event: Event) -> None:
-        if event.type in _NOT_TRACED or self._file.closed:
+        if event.type in _NOT_TRACED or self._closed:
             return
+        if self._file is None:
+            self._directory.path.mkdir(parents=True, exist_ok=True)
+            self._file = self._directory.trace_path.open("a", encoding="utf-8")
         self._file.write(self._redact(event.model_dump_json()) + "\n")
         self._file.flush()
 
     def close(self) -> None:
-        self._file.close()
+        self._closed = True
+        if self._file is not None:
+            self._file.close()
 
 
 @dataclass

@@ -188,3 +188,9 @@ def test_custom_profile_file_decides_the_tools(project: Path, tmp_path: Path, rh
     (rho_home / "profiles" / "team.toml").write_text('shel = "off"\n')
     proc = run_cli("main", "--profile", "team", "hi", env={"ANTHROPIC_API_KEY": "k"})
     assert proc.returncode == 2 and "team.toml" in proc.stderr and 'did you mean "shell"' in proc.stderr
+
+
+def test_a_failed_start_leaves_no_session_behind(project: Path, rho_home: Path) -> None:
+    proc = run_cli("main", "--working-dir", str(project), "hi")  # no API key
+    assert proc.returncode == 3
+    assert not (rho_home / "sessions").exists() or not any((rho_home / "sessions").iterdir())
