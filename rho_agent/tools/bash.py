@@ -43,11 +43,13 @@ class BashTool(Tool):
     async def run(self, params: BashParams, ctx: ToolContext) -> ToolResult:
         if ctx.profile.shell is ShellMode.off:
             raise PermissionDenied(f"Profile '{ctx.profile.name}' has no shell.")
+        env = ctx.env
         if ctx.profile.shell is ShellMode.restricted:
             _check_restricted(params.command)
+            env = restricted_env(env)
         timeout = min(params.timeout or ctx.bash_timeout, MAX_TIMEOUT)
         result = await ctx.workspace.exec(
-            params.command, cwd=ctx.workspace.working_dir, env=ctx.env, timeout=timeout
+            params.command, cwd=ctx.workspace.working_dir, env=env, timeout=timeout
         )
         text = result.output.rstrip("\n") or "(no output)"
         if result.timed_out:
@@ -68,3 +70,40 @@ def _check_restricted(command: str) -> None:
     verdict = check_command(command)
     if not verdict.allowed:
         raise PermissionDenied(verdict.reason)
+
+
+# The policy lets read-only git subcommands through, but a repository's own config can
+# make them run programs. Config given in GIT_CONFIG_COUNT/KEY_i/VALUE_i has command-line
+# scope, which outranks .git/config (git >= 2.31; older git ignores it). Checked with
+# git 2.39. Not covered, because no fixed key outranks them: diff.external and
+# diff.<driver>.command (run by `git diff`; an empty diff.external makes git fail instead
+# of falling back to its own diff), diff.<driver>.textconv (git diff, log -p, show, blame)
+# and filter.<driver>.clean (status/diff of changed files), where the driver is named in
+# .gitattributes; --no-textconv and --no-ext-diff have no config equivalent. These need
+# a hostile .git/config in the workspace.
+_GIT_CONFIG = (
+    ("core.fsmonitor", "false"),  # status, diff, blame... run the fsmonitor hook
+    ("core.pager", "cat"),  # GIT_PAGER outranks it too; pagers start only on a terminal
+    ("log.showSignature", "false"),  # log/show would run gpg.program on signed commits
+    ("gpg.program", "gpg"),  # an explicit --show-signature runs the standard programs
+    ("gpg.ssh.program", "ssh-keygen"),
+    ("gpg.x509.program", "gpgsm"),
+)
+_GIT_ENV = {
+    "GIT_PAGER": "cat",  # outranks core.pager and pager.<command>
+    "PAGER": "cat",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_OPTIONAL_LOCKS": "0",  # git status does not refresh and rewrite the index
+}
+
+
+def restricted_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` plus the git hardening for the restricted shell. A GIT_CONFIG_COUNT list
+    already in `env` is kept and ours goes after it, so ours wins."""
+    count = env.get("GIT_CONFIG_COUNT", "")
+    start = int(count) if count.isdigit() else 0
+    merged = {**env, **_GIT_ENV, "GIT_CONFIG_COUNT": str(start + len(_GIT_CONFIG))}
+    for i, (key, value) in enumerate(_GIT_CONFIG, start):
+        merged[f"GIT_CONFIG_KEY_{i}"] = key
+        merged[f"GIT_CONFIG_VALUE_{i}"] = value
+    return merged

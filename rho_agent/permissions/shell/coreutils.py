@@ -1,0 +1,269 @@
+"""Read-only rules for simple commands: test, tee, sort, date, tar and friends."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from rho_agent.permissions.shell.options import (
+    _denied_hit,
+    _first_match,
+    _first_unlisted,
+    _getopt,
+    _values,
+)
+from rho_agent.permissions.shell.reasons import (
+    _SUGGEST,
+    _WRITES_FILE,
+    _bad_option,
+    _computed,
+    _not_read_only,
+)
+from rho_agent.permissions.shell.syntax import _lit_word, _may_be_option, _names, _Word
+
+if TYPE_CHECKING:
+    from rho_agent.permissions.shell.readonly import _Check, _ReadOnly
+
+
+_SINKS = _names("/dev/null /dev/stdout /dev/stderr /dev/fd/1 /dev/fd/2")
+
+
+def _check_printf(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    first = argv[1] if len(argv) > 1 else None
+    if (
+        first is not None
+        and _may_be_option(first)
+        and (not first.exact or first.value.startswith("-v"))
+    ):
+        return _bad_option(
+            "printf",
+            "-v",
+            "it assigns a variable, which can run code hidden in a subscript",
+        )
+    return None
+
+
+_TEST_UNARY = _names("-a -b -c -d -e -f -g -h -k -p -r -s -t -u -w -x -G -L -N -O -S -z -n -o")
+_TEST_BINARY = _names("= == != < > -eq -ne -lt -le -gt -ge -nt -ot -ef")
+_TEST_OPERATORS = _TEST_UNARY | _TEST_BINARY
+
+
+def _check_test(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    """`test -v 'a[$(cmd)]'` runs cmd, so -v/-R are denied, and a computed word must sit
+    where it cannot become one of them: next to a binary operator or after a unary one."""
+    args = argv[1:]
+    if argv[0].value == "[" and args and args[-1].exact and args[-1].value == "]":
+        args = args[:-1]
+    for i, word in enumerate(args):
+        if word.exact:
+            if word.value in ("-v", "-R"):
+                return _bad_option(
+                    "test",
+                    word.value,
+                    "it evaluates array subscripts, which can run code",
+                )
+            continue
+        if len(args) == 1 and not word.splits:
+            continue
+        prev = args[i - 1] if i else None
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        operand = (prev is not None and prev.exact and prev.value in _TEST_OPERATORS) or (
+            nxt is not None and nxt.exact and nxt.value in _TEST_BINARY
+        )
+        if word.splits or not operand:
+            return (
+                f"'test': the argument '{word.raw}' could become an operator when it expands. "
+                'Quote it and use it as an operand, e.g. [ -n "$x" ] or [ "$a" = "$b" ].'
+            )
+    return None
+
+
+def _conditional_problem(words: list[_Word]) -> str | None:
+    """`[[ $x -eq 1 ]]` evaluates $x as arithmetic (which can run code); -v too."""
+    for i, word in enumerate(words):
+        if not word.exact:
+            continue
+        if word.value in ("-v", "-R"):
+            return _bad_option(
+                "[[", word.value, "it evaluates array subscripts, which can run code"
+            )
+        if word.value in ("-eq", "-ne", "-lt", "-le", "-gt", "-ge"):
+            sides = words[i - 1 : i] + words[i + 1 : i + 2]
+            if len(sides) < 2 or not all(
+                s.exact and re.fullmatch(r"-?\d+", s.value) for s in sides
+            ):
+                return (
+                    f"'[[ ... {word.value} ... ]]' evaluates its operands as arithmetic, which can "
+                    f"run code hidden in a variable. Use [ ... {word.value} ... ] (test) instead."
+                )
+    return None
+
+
+def _check_tee(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    opts = _getopt(argv[1:])
+    if opts.unknown:
+        return _computed("tee", opts.unknown)
+    if bad := _first_unlisted(
+        opts, ("-a", "--append", "-i", "--ignore-interrupts", "-p", "--output-error")
+    ):
+        return _not_read_only("tee", bad)
+    for word in opts.operands:
+        if not (word.exact and word.value in _SINKS):
+            return (
+                f"'tee {word.raw}' writes to a file, which read-only mode does not allow. "
+                "Drop tee and let the output go to stdout."
+            )
+    return None
+
+
+def _options_check(
+    name: str,
+    denied: dict[str, str],
+    short_args: str = "",
+    long_args: Iterable[str] = (),
+    max_operands: int | None = None,
+    operand_why: str = "",
+) -> _Check:
+    """A command that is read-only except for some options (and maybe extra operands)."""
+    denied = MappingProxyType(dict(denied))
+
+    def check(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+        opts = _getopt(argv[1:], short_args, long_args)
+        if opts.unknown:
+            return _computed(name, opts.unknown)
+        for option, why in denied.items():
+            if hit := _denied_hit(opts, argv[1:], option):
+                return _bad_option(name, hit, why)
+        if max_operands is not None and len(opts.operands) > max_operands:
+            return f"'{name}' with {len(opts.operands)} file arguments is not allowed in read-only mode: {operand_why}."
+        return None
+
+    return check
+
+
+_check_sort = _options_check(
+    "sort",
+    {"-o": _WRITES_FILE, "--output": _WRITES_FILE, "--compress-program": "it runs a program"},
+    "kotST",
+    ("--key", "--output", "--field-separator", "--buffer-size", "--temporary-directory",
+     "--compress-program", "--files0-from", "--batch-size", "--parallel", "--random-source", "--sort"),
+)  # fmt: skip
+_check_shuf = _options_check(
+    "shuf", {"-o": _WRITES_FILE, "--output": _WRITES_FILE}, "ion",
+    ("--output", "--head-count", "--input-range", "--random-source"),
+)  # fmt: skip
+_check_uniq = _options_check(
+    "uniq",
+    {},
+    "fsw",
+    ("--skip-fields", "--skip-chars", "--check-chars"),
+    1,
+    "the second file is an output file",
+)
+
+
+def _check_xxd(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    """xxd parses whole words, not GNU clusters (`-ps` is one flag); its second operand
+    is an output file. Value options are -c -g -l -s -o -n and their long spellings."""
+    words, operands, i = argv[1:], [], 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if not word.exact:
+            if _may_be_option(word):
+                return _computed("xxd", word)
+            operands.append(word)
+        elif word.value == "--":
+            operands += words[i:]
+            break
+        elif word.value in _XXD_VALUED:
+            i += 1
+        elif not word.value.startswith("-") or word.value == "-":
+            operands.append(word)
+    if len(operands) > 1:
+        return f"'xxd' with {len(operands)} file arguments is not allowed in read-only mode: the second file is an output file."
+    return None
+
+
+_XXD_VALUED = _names("-c -cols -g -groupsize -l -len -s -seek -o -offset -n -name")
+_check_file = _options_check(
+    "file",
+    {"-C": _WRITES_FILE, "--compile": _WRITES_FILE},
+    "eFfmP",
+    ("--magic-file", "--separator", "--exclude"),
+)
+_check_tree = _options_check(  # tree takes option values from the next words, never the cluster
+    "tree", {"-o": _WRITES_FILE, "-R": "with -H it writes files in every directory"}
+)
+_check_rg = _options_check(
+    "rg",
+    {"--pre": "it runs a program on every file", "--hostname-bin": "it runs a program"},
+    "ABCdefgjmMrtTE",
+    ("--pre", "--pre-glob", "--hostname-bin", "--regexp", "--file", "--glob", "--iglob", "--type",
+     "--type-not", "--max-count", "--max-depth", "--replace", "--context", "--after-context",
+     "--before-context", "--encoding", "--threads", "--max-columns", "--type-add", "--sort", "--sortr"),
+)  # fmt: skip
+
+
+def _check_date(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    opts = _getopt(argv[1:], "dfr", ("--date", "--file", "--reference", "--set"), optional="I")
+    if opts.unknown:
+        return _computed("date", opts.unknown)
+    if hit := _first_match(opts, ("-s", "--set")):
+        return _bad_option("date", hit, "it sets the system clock")
+    for word in opts.operands:
+        if not (word.exact and word.value.startswith("+")):
+            return f"'date {word.raw}' is not allowed in read-only mode: an operand without + sets the clock. Use date +FORMAT."
+    return None
+
+
+def _check_hostname(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    opts = _getopt(argv[1:])
+    shows = ("-s", "--short", "-f", "--fqdn", "--long", "-i", "--ip-address", "-I", "--all-ip-addresses",
+             "-d", "--domain", "-a", "--alias", "-A", "--all-fqdns", "-y", "--yp", "--nis", "-V", "--version")  # fmt: skip
+    if opts.operands or opts.unknown or _first_unlisted(opts, shows):
+        return "'hostname' may only show the host name in read-only mode (no arguments); with arguments it changes it."
+    return None
+
+
+def _check_python(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    if len(argv) == 2 and argv[1].exact and argv[1].value in ("-V", "--version", "-VV"):
+        return None
+    return (
+        f"'{argv[0].value}' is not allowed in read-only mode: it is a language interpreter that "
+        f"can do anything (only {argv[0].value} --version is). {_SUGGEST}"
+    )
+
+
+# tar -------------------------------------------------------------------------------------
+
+_TAR_ALLOWED = _names("-t --list -v --verbose -f --file -z --gzip --gunzip -j --bzip2 -J --xz --zstd -a --auto-compress --wildcards --no-wildcards --exclude --full-time --numeric-owner --utc")  # fmt: skip
+
+
+def _tar_new_style(words: list[_Word]) -> list[_Word]:
+    """Old-style `tar tfv a.tar`: each letter is an option, and letters that take a value
+    take the following words in order (so the archive is a.tar, not "v")."""
+    if not words or not words[0].exact or words[0].value.startswith("-"):
+        return words
+    out, rest = [], words[1:]
+    for letter in words[0].value:
+        out.append(_lit_word("-" + letter))
+        if letter in "fbCFgHIKLNTVX" and rest:
+            out.append(rest.pop(0))
+    return out + rest
+
+
+def _check_tar(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    opts = _getopt(_tar_new_style(argv[1:]), "f", ("--file", "--exclude"))
+    if opts.unknown:
+        return _computed("tar", opts.unknown)
+    if not opts.names() & {"-t", "--list"}:
+        return "'tar' is allowed only for listing an archive in read-only mode (tar -tf archive.tar); extracting or creating writes files."
+    if bad := _first_unlisted(opts, _TAR_ALLOWED):
+        return _not_read_only("tar", bad)
+    for archive in _values(opts, "-f", "--file"):
+        if ":" in archive.value or not archive.exact:
+            return f"'tar -f {archive.raw}' is not allowed in read-only mode: a name with ':' is a remote archive reached over the network."
+    return None

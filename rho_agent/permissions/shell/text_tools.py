@@ -1,0 +1,215 @@
+"""Read-only rules for sed and awk: their scripts are checked for writes and commands."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from rho_agent.permissions.shell.options import _denied_hit, _first_unlisted, _getopt, _values
+from rho_agent.permissions.shell.reasons import _bad_option, _computed, _not_read_only
+from rho_agent.permissions.shell.syntax import _lit_word, _names, _Word
+
+if TYPE_CHECKING:
+    from rho_agent.permissions.shell.readonly import _ReadOnly
+
+
+# sed ------------------------------------------------------------------------------------
+
+_SED_ALLOWED = _names("-n --quiet --silent -e --expression -f --file -E -r --regexp-extended -s --separate -u --unbuffered -z --null-data -l --line-length --posix --sandbox --debug --help --version")  # fmt: skip
+
+
+def _check_sed(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    opts = _getopt(argv[1:], "efl", ("--expression", "--file", "--line-length"))
+    if opts.unknown:
+        return _computed("sed", opts.unknown)
+    if hit := _denied_hit(opts, argv[1:], "-i") or _denied_hit(opts, argv[1:], "--in-place"):
+        return _bad_option(
+            "sed",
+            hit,
+            "it edits files in place; run sed without -i to print the result instead",
+        )
+    if bad := _first_unlisted(opts, _SED_ALLOWED):
+        return _not_read_only("sed", bad)
+    sandboxed = "--sandbox" in opts.names()  # GNU sed then refuses w, e and r itself
+    if _values(opts, "-f", "--file") and not sandboxed:
+        return _bad_option(
+            "sed", "-f", "the script file cannot be checked; pass the script with -e"
+        )
+    scripts = _values(opts, "-e", "--expression") or opts.operands[:1]
+    if len(scripts) > 1 and all(w.exact for w in scripts):  # GNU sed joins them with newlines
+        scripts = [*scripts, _lit_word("\n".join(w.value for w in scripts))]
+    for script in scripts:
+        if not script.exact:
+            return f"'sed': the script '{script.raw}' is only known when the command runs, so it cannot be checked. Write it literally."
+        problem = None if sandboxed else _sed_script_problem(script.value)
+        if problem:
+            return (
+                f"'sed {script.value}' is not allowed in read-only mode: {problem}. Scripts that "
+                "only print are allowed, e.g. sed -n '1,10p' f or sed 's/a/b/' f."
+            )
+    return None
+
+
+def _sed_script_problem(script: str) -> str | None:
+    """Parse a sed script far enough to find the commands that write or run code:
+    w/W, e, and the s///w and s///e flags. Anything not understood is a problem."""
+    i, n = 0, len(script)
+    try:
+        while i < n:
+            c = script[i]
+            if c in " \t\n;{}!":
+                i += 1
+            elif c == "#":
+                i = _line_end(script, i)
+            else:
+                i = _sed_address(script, i)
+                while i < n and script[i] in " \t!":
+                    i += 1
+                if i >= n:
+                    return "it ends with an address but no command"
+                if problem := _sed_no_write(script, i):
+                    return problem
+                i = _sed_command_end(script, i)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _line_end(s: str, i: int) -> int:
+    end = s.find("\n", i)
+    return len(s) if end == -1 else end
+
+
+def _delimited(s: str, i: int, delim: str) -> int:
+    """Index just past the next unescaped `delim` from i."""
+    while i < len(s):
+        if s[i] == "\\":
+            i += 2
+        elif s[i] == delim:
+            return i + 1
+        else:
+            i += 1
+    raise ValueError(f"unterminated {delim}...{delim} in the script")
+
+
+_SED_LINE = re.compile(r"\d+(~\d+)?")
+_SED_STEP = re.compile(r"[+~]\d*")
+_SED_FLAGS = re.compile(r"[^;\n}#\s]*")
+_SED_LABEL = re.compile(r".[ \t]*[^;\s]*")
+_SED_COUNT = re.compile(r".[ \t]*\d*")
+
+
+def _sed_address(s: str, i: int) -> int:
+    def one(i: int) -> int:
+        if i < len(s) and s[i].isdigit():
+            i = _SED_LINE.match(s, i).end()  # type: ignore[union-attr]
+        elif s.startswith("$", i):
+            i += 1
+        elif s.startswith("/", i) or s.startswith("\\", i):
+            delim = "/" if s[i] == "/" else s[i + 1 : i + 2]
+            i = _delimited(s, i + (1 if s[i] == "/" else 2), delim)
+            while i < len(s) and s[i] in "IM":
+                i += 1
+        return i
+
+    i = one(i)
+    if s.startswith(",", i):
+        i += 1
+        i = _SED_STEP.match(s, i).end() if s[i : i + 1] in ("+", "~") else one(i)  # type: ignore[union-attr]
+    return i
+
+
+def _sed_no_write(s: str, i: int) -> str | None:
+    c = s[i]
+    if c in "wW":
+        return f"its {c} command writes a file"
+    if c == "e":
+        return "its e command runs a shell command"
+    if c == "s":
+        flags_at = _delimited(
+            s, _delimited(s, i + 2, s[i + 1 : i + 2] or "/"), s[i + 1 : i + 2] or "/"
+        )
+        flags = _SED_FLAGS.match(s, flags_at).group()  # type: ignore[union-attr]
+        if "w" in flags:
+            return "its s///w flag writes a file"
+        if "e" in flags:
+            return "its s///e flag runs a shell command"
+        if not re.fullmatch(r"[gpiImM0-9]*", flags):
+            return f"the s command has flags '{flags}' that are not understood"
+    elif c not in "syaicrRbtT:qQlL=dDgGhHnNpPxzFv{}":
+        return f"'{c}' is not a sed command this policy understands"
+    return None
+
+
+def _sed_command_end(s: str, i: int) -> int:
+    c = s[i]
+    if c in "sy":
+        delim = s[i + 1 : i + 2]
+        i = _delimited(s, _delimited(s, i + 2, delim), delim)
+        return _SED_FLAGS.match(s, i).end()  # type: ignore[union-attr]
+    if c in "aic":  # text up to an unescaped newline
+        i += 1
+        while i < len(s) and s[i] != "\n":
+            i += 2 if s[i] == "\\" else 1
+        return i
+    if c in "rR":
+        return _line_end(s, i)
+    if c in "btT:v":  # labels end at ; or blanks (GNU); stopping early only checks more
+        return _SED_LABEL.match(s, i).end()  # type: ignore[union-attr]
+    if c in "qQlL":
+        return _SED_COUNT.match(s, i).end()  # type: ignore[union-attr]
+    return i + 1
+
+
+# awk ------------------------------------------------------------------------------------
+
+_AWK_ALLOWED = _names("-F --field-separator -v --assign -e --source -S --sandbox -b --characters-as-bytes -c --traditional -P --posix -M --bignum -r --re-interval -n --non-decimal-data -N --use-lc-numeric --version")  # fmt: skip
+
+
+def _check_awk(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    name = argv[0].value.rpartition("/")[2]
+    opts = _getopt(
+        argv[1:],
+        "Fvfeil",
+        ("--field-separator", "--assign", "--file", "--source", "--include", "--load"),
+    )
+    if opts.unknown:
+        return _computed(name, opts.unknown)
+    if _values(opts, "-f", "--file"):
+        return _bad_option(
+            name, "-f", "the program file cannot be checked; pass the program inline"
+        )
+    if bad := _first_unlisted(opts, _AWK_ALLOWED):
+        return _not_read_only(name, bad)
+    programs = _values(opts, "-e", "--source") or opts.operands[:1]
+    files = opts.operands[0 if _values(opts, "-e", "--source") else 1 :]
+    for program in programs:
+        if not program.exact:
+            return f"'{name}': the program '{program.raw}' is only known when the command runs, so it cannot be checked. Write it literally."
+        if problem := _awk_program_problem(program.value):
+            return f"'{name}' is not allowed here: the program {problem}. Programs that only read and print to stdout are allowed."
+    for file in files:
+        if file.value.startswith("/inet"):
+            return f"'{name} {file.raw}' opens a network connection, which read-only mode does not allow."
+    return None
+
+
+def _awk_program_problem(program: str) -> str | None:
+    """Deliberately simple, so it cannot be fooled by strings and regexes: awk runs
+    commands only through system(), pipes (| and |&) and writes only through > inside
+    an action; gawk adds @load/@include and /inet networking."""
+    if "system" in program:
+        return "calls system(), which runs a command"
+    if "|" in program.replace("||", ""):
+        return "uses a pipe (| or |&), which runs a command (write regex alternatives with grep -E)"
+    if "@" in program:
+        return "uses @load/@include or an indirect call"
+    if "/inet" in program:
+        return "opens a network connection"
+    action = program.find("{")
+    if action != -1 and ">" in program[action:]:
+        return (
+            "contains > inside an action, which may redirect output to a file (for a comparison, "
+            "use a pattern like awk '$1 > 0 {print}')"
+        )
+    return None

@@ -1,0 +1,278 @@
+"""Commands that run other commands: find -exec, env, xargs, timeout, sh -c and friends.
+The inner command is checked like any other; the dangerous-command check unwraps them too."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from rho_agent.permissions.shell.options import _first_match, _first_unlisted, _getopt, _values
+from rho_agent.permissions.shell.reasons import (
+    _WRITES_FILE,
+    _bad_option,
+    _computed,
+    _not_read_only,
+)
+from rho_agent.permissions.shell.syntax import _may_be_option, _names, _opaque_word, _Word
+from rho_agent.permissions.shell.variables import (
+    _SET_OPTIONS,
+    _assignment_problem,
+    _unsafe_variable,
+)
+
+if TYPE_CHECKING:
+    from rho_agent.permissions.shell.readonly import _ReadOnly
+
+
+# find ------------------------------------------------------------------------------------
+
+_FIND_NULLARY = _names(
+    "-print -print0 -ls -prune -quit -true -false -empty -readable -writable -executable "
+    "-nouser -nogroup -depth -d -follow -xdev -mount -noleaf -daystart -ignore_readdir_race "
+    "-noignore_readdir_race -not ! -a -and -o -or , ( ) -nowarn -warn -help --help "
+    "-version --version"
+)
+_FIND_UNARY = _names(
+    "-name -iname -path -ipath -wholename -iwholename -regex -iregex -lname -ilname -type "
+    "-xtype -size -perm -user -group -uid -gid -links -inum -samefile -newer -anewer -cnewer "
+    "-mtime -mmin -atime -amin -ctime -cmin -used -maxdepth -mindepth -regextype -printf "
+    "-fstype -context -files0-from"
+)
+_FIND_WRITES = MappingProxyType({
+    "-delete": "it deletes files", "-fprint": _WRITES_FILE, "-fprint0": _WRITES_FILE,
+    "-fprintf": _WRITES_FILE, "-fls": _WRITES_FILE,
+})  # fmt: skip
+
+
+@dataclass
+class _Find:
+    problem: str | None = None
+    writes: str | None = None  # the first -delete/-fprint... predicate
+    execs: list[list[_Word]] = field(default_factory=list)
+
+
+def _parse_find(argv: list[_Word]) -> _Find:
+    words, i, result = argv[1:], 0, _Find()
+    while i < len(words) and words[i].exact and re.fullmatch(r"-[HLP]|-O\d*|-D", words[i].value):
+        i += 2 if words[i].value == "-D" else 1
+    while (
+        i < len(words)
+        and not _may_be_option(words[i])
+        and words[i].value not in ("(", ")", "!", ",")
+    ):
+        i += 1  # starting points
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if not word.exact:
+            result.problem = result.problem or _computed("find", word)
+            continue
+        predicate = word.value
+        if predicate in _FIND_NULLARY:
+            continue
+        if predicate in _FIND_UNARY or re.fullmatch(r"-newer[aBcmt][aBcmt]", predicate):
+            i += 1
+        elif predicate in ("-exec", "-execdir", "-ok", "-okdir"):
+            end = i
+            while end < len(words) and not (
+                words[end].exact
+                and (
+                    words[end].value == ";"
+                    or (words[end].value == "+" and words[end - 1].value == "{}")
+                )
+            ):
+                end += 1
+            result.execs.append([_find_path(w) for w in words[i:end]])
+            i = end + 1
+        elif predicate in _FIND_WRITES:
+            result.writes = result.writes or predicate
+        else:
+            result.problem = result.problem or _not_read_only("find", predicate)
+    return result
+
+
+def _find_path(word: _Word) -> _Word:
+    """`{}` in -exec becomes a found path: unknown, but it never starts with '-'."""
+    if "{}" not in word.value:
+        return word
+    return _opaque_word(word.raw, word.value[0] if not word.value.startswith("{}") else ".")
+
+
+def _check_find(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    result = _parse_find(argv)
+    if result.problem:
+        return result.problem
+    if result.writes:
+        return _bad_option("find", result.writes, _FIND_WRITES[result.writes])
+    for inner in result.execs:
+        if not inner:
+            return "'find -exec' without a command is not allowed in read-only mode."
+        if reason := ctx.argv(inner):
+            return reason
+    return None
+
+
+# wrappers --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Unwrapped:
+    """What a wrapper (env, xargs, timeout, ...) runs: another argv or a script string."""
+
+    problem: str | None = None
+    inner: list[_Word] | None = None
+    script: str | None = None
+    posix: bool = False  # the script is for sh/dash
+
+
+_ENV_OPTIONS = _names("-i --ignore-environment -u --unset -C --chdir -0 --null -v --debug")
+
+
+def _unwrap_env(argv: list[_Word]) -> _Unwrapped:
+    opts = _getopt(argv[1:], "uC", ("--unset", "--chdir", "--split-string"), posix=True)
+    if opts.unknown:
+        return _Unwrapped(_computed("env", opts.unknown))
+    if hit := _first_match(opts, ("-S", "--split-string")):
+        return _Unwrapped(
+            _bad_option(
+                "env",
+                hit,
+                "it splits a string into a command; write the command directly",
+            )
+        )
+    if bad := _first_unlisted(opts, _ENV_OPTIONS):
+        return _Unwrapped(_not_read_only("env", bad))
+    for unset in _values(opts, "-u", "--unset"):
+        if not unset.exact or _unsafe_variable(unset.value):
+            return _Unwrapped(
+                _bad_option("env", f"-u {unset.raw}", "it changes which programs run")
+            )
+    operands = (
+        opts.operands[1:] if opts.operands[:1] and opts.operands[0].value == "-" else opts.operands
+    )
+    while operands and "=" in operands[0].value:
+        if not operands[0].exact or (reason := _assignment_problem(operands[0])):
+            return _Unwrapped(reason if operands[0].exact else _computed("env", operands[0]))
+        operands = operands[1:]
+    return _Unwrapped(inner=operands or None)
+
+
+def _unwrap_xargs(argv: list[_Word]) -> _Unwrapped:
+    """The inner command gets arguments from stdin, which could be anything, options too."""
+    opts = _getopt(
+        argv[1:], "aEdIsnLP", ("--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars"),
+        optional="eil", posix=True,
+    )  # fmt: skip
+    if opts.unknown:
+        return _Unwrapped(_computed("xargs", opts.unknown))
+    allowed = ("-0", "--null", "-a", "--arg-file", "-d", "--delimiter", "-E", "-e", "--eof", "-I", "-i",
+               "--replace", "-L", "-l", "--max-lines", "-n", "--max-args", "-P", "--max-procs", "-r",
+               "--no-run-if-empty", "-s", "--max-chars", "-t", "--verbose", "-x", "--exit")  # fmt: skip
+    if bad := _first_unlisted(opts, allowed):
+        return _Unwrapped(_not_read_only("xargs", bad))
+    inner = opts.operands
+    replace = next(
+        (
+            v.value or "{}"
+            for name, v in opts.opts
+            if name in ("-I", "-i", "--replace") and v is not None
+        ),
+        None,
+    )
+    if not inner:
+        return _Unwrapped()  # xargs runs echo
+    if replace:
+        inner = [
+            _opaque_word(w.raw, None if w.value.startswith(replace) else w.value[0])
+            if replace in w.value
+            else w
+            for w in inner
+        ]
+        return _Unwrapped(inner=inner)
+    return _Unwrapped(inner=[*inner, _opaque_word("<arguments from stdin>")])
+
+
+def _option_wrapper(
+    name: str,
+    short_args: str,
+    long_args: tuple[str, ...],
+    allowed: tuple[str, ...],
+    skip: int = 0,
+) -> Callable[[list[_Word]], _Unwrapped]:
+    """timeout, nice, nohup, stdbuf, command, time: options, maybe a fixed operand, a command."""
+
+    def unwrap(argv: list[_Word]) -> _Unwrapped:
+        opts = _getopt(argv[1:], short_args, long_args, posix=True)
+        if opts.unknown:
+            return _Unwrapped(_computed(name, opts.unknown))
+        if name == "command" and opts.names() & {"-v", "-V"}:
+            return _Unwrapped()  # only describes the command
+        if bad := _first_unlisted(opts, allowed):
+            return _Unwrapped(_not_read_only(name, bad))
+        return _Unwrapped(inner=opts.operands[skip:] or None)
+
+    return unwrap
+
+
+def _unwrap_builtin(argv: list[_Word]) -> _Unwrapped:
+    return _Unwrapped(inner=argv[1:] or None)
+
+
+def _unwrap_shell(argv: list[_Word]) -> _Unwrapped:
+    """`sh -c 'script'`: the script is parsed and checked like the outer command line.
+    A shell reading a file or stdin runs commands nobody can check."""
+    name, words = argv[0].value.rpartition("/")[2], argv[1:]
+    wants_script, i = False, 0
+    while i < len(words):
+        word = words[i]
+        if not word.exact:
+            return _Unwrapped(_computed(name, word))
+        value = word.value
+        if value in ("--norc", "--noprofile", "--posix"):
+            i += 1
+        elif value in ("-o", "+o"):
+            if i + 1 >= len(words) or words[i + 1].value not in _SET_OPTIONS:
+                return _Unwrapped(_not_read_only(name, value))
+            i += 2
+        elif value[:1] in ("-", "+") and len(value) > 1 and not value.startswith("--"):
+            if set(value[1:]) - set("euxvlc"):
+                return _Unwrapped(_not_read_only(name, value))
+            wants_script = wants_script or "c" in value
+            i += 1
+        elif wants_script:
+            return _Unwrapped(script=value, posix=name in ("sh", "dash"))
+        else:
+            break
+    return _Unwrapped(
+        f"'{name}' without -c is not allowed in read-only mode: it would run commands from a "
+        f"file or from stdin, which cannot be checked. Use {name} -c 'commands' or run them directly."
+    )
+
+
+_WRAPPERS: MappingProxyType[str, Callable[[list[_Word]], _Unwrapped]] = MappingProxyType({
+    "env": _unwrap_env,
+    "xargs": _unwrap_xargs,
+    "timeout": _option_wrapper(
+        "timeout", "sk", ("--signal", "--kill-after"),
+        ("-s", "--signal", "-k", "--kill-after", "--preserve-status", "--foreground", "-v", "--verbose"), skip=1,
+    ),
+    "nice": _option_wrapper("nice", "n", ("--adjustment",), ("-n", "--adjustment")),
+    "nohup": _option_wrapper("nohup", "", (), ()),
+    "stdbuf": _option_wrapper("stdbuf", "ioe", ("--input", "--output", "--error"), ("-i", "-o", "-e", "--input", "--output", "--error")),
+    "command": _option_wrapper("command", "", (), ("-p",)),
+    "time": _option_wrapper("time", "f", ("--format",), ("-p", "--portability", "-v", "--verbose", "-f", "--format", "-q", "--quiet")),
+    "builtin": _unwrap_builtin,
+    **dict.fromkeys(("sh", "bash", "dash", "zsh"), _unwrap_shell),
+})  # fmt: skip
+
+
+def _check_wrapper(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    unwrapped = _WRAPPERS[argv[0].value.rpartition("/")[2]](argv)
+    if unwrapped.problem:
+        return unwrapped.problem
+    if unwrapped.script is not None:
+        return ctx.text(unwrapped.script, posix=unwrapped.posix)
+    return ctx.argv(unwrapped.inner) if unwrapped.inner else None
