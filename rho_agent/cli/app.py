@@ -25,10 +25,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from rho_agent.cli import main_cmd, sessions_cmd
+    from rho_agent.cli import main_cmd, sandboxes_cmd, sessions_cmd
 
     app.command("main", context_settings={"allow_interspersed_args": True})(main_cmd.main)
     app.add_typer(sessions_cmd.app, name="sessions")
+    app.add_typer(sandboxes_cmd.app, name="sandboxes")
 
 
 _register()

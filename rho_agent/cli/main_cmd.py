@@ -48,6 +48,19 @@ def main(
     output_format: Annotated[
         OutputFormat, typer.Option("--output-format", help="text (streamed), json (result at the end), jsonl (every event).")
     ] = OutputFormat.text,
+    upload: Annotated[
+        list[str] | None,
+        typer.Option("--upload", metavar="LOCAL:REMOTE", help="daytona: copy a local file or directory into the sandbox before the agent starts (repeatable; replaces the auto-upload of the project)."),
+    ] = None,
+    download: Annotated[
+        list[str] | None,
+        typer.Option("--download", metavar="REMOTE:LOCAL", help="daytona: copy a file or directory out of the sandbox after a one-shot run (repeatable)."),
+    ] = None,
+    dockerfile: Annotated[str | None, typer.Option("--dockerfile", metavar="FILE", help="daytona: build the sandbox image from this Dockerfile.")] = None,
+    image: Annotated[str | None, typer.Option("--image", help="daytona: sandbox image. [default: daytonaio/sandbox:latest]")] = None,
+    snapshot: Annotated[str | None, typer.Option("--snapshot", help="daytona: create the sandbox from this Daytona snapshot.")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="daytona: keep the sandbox when the session ends (prints how to reattach).")] = False,
+    sandbox: Annotated[str | None, typer.Option("--sandbox", metavar="ID", help="daytona: reattach to a kept sandbox instead of creating one.")] = None,
 ) -> None:
     """Run the agent: one-shot with PROMPT, interactive without."""
     from rho_agent.agent import Agent
@@ -66,6 +79,20 @@ def main(
     if system_prompt:
         fields["system_prompt"] = read_system_prompt(system_prompt)
     agent = Agent(AgentConfig(**{k: v for k, v in fields.items() if v is not None}))
+    sandbox_flags = {"uploads": upload, "dockerfile": dockerfile, "image": image, "snapshot": snapshot,
+                     "keep": keep, "sandbox_id": sandbox}
+    downloads = _parse_downloads(download or [])
+    if agent.backend.name == "daytona":
+        from rho_agent.backends.daytona import DaytonaBackend
+
+        fields["backend"] = DaytonaBackend.from_project(
+            working_dir=working_dir, **{k: v for k, v in sandbox_flags.items() if v}
+        )
+        agent = Agent(AgentConfig(**{k: v for k, v in fields.items() if v is not None}))
+    elif any(sandbox_flags.values()) or downloads:
+        raise ConfigError(
+            "--upload, --download, --dockerfile, --image, --snapshot, --keep and --sandbox need --backend daytona."
+        )
 
     if prompt is None:
         if not sys.stdin.isatty():
@@ -76,11 +103,30 @@ def main(
         else:
             from rho_agent.cli.repl import run_repl
 
+            if downloads:
+                raise ConfigError("--download is for one-shot runs; in an interactive session use /download REMOTE LOCAL.")
             raise typer.Exit(asyncio.run(run_repl(agent, resume=resume)))
-    raise typer.Exit(_run_one_shot(agent, prompt, resume=resume, output_format=output_format))
+    raise typer.Exit(_run_one_shot(agent, prompt, resume=resume, output_format=output_format, downloads=downloads))
 
 
-def _run_one_shot(agent: Any, prompt: str, *, resume: str | None, output_format: OutputFormat) -> int:
+def _parse_downloads(specs: list[str]) -> list[tuple[str, str, Any]]:
+    from rho_agent.backends.transfer import parse_download
+
+    return [(spec, *parse_download(spec)) for spec in specs]
+
+
+async def _download_all(session: Any, downloads: list[tuple[str, str, Any]]) -> None:
+    for spec, remote, local in downloads:
+        try:
+            path = await session.download(remote, local)
+        except FileNotFoundError:
+            raise ConfigError(f"--download {spec}: {remote} does not exist in the sandbox.") from None
+        sys.stderr.write(f"Downloaded {remote} → {path}\n")
+
+
+def _run_one_shot(
+    agent: Any, prompt: str, *, resume: str | None, output_format: OutputFormat, downloads: list[Any] | None = None
+) -> int:
     from rho_agent.cli.render import JsonlRenderer, QuietRenderer, TextRenderer, result_json
     from rho_agent.session import Session
 
@@ -99,10 +145,15 @@ def _run_one_shot(agent: Any, prompt: str, *, resume: str | None, output_format:
             loop.add_signal_handler(sig, main_task.cancel)  # type: ignore[union-attr]
         async with Session(agent, resume=resume, on_event=renderer, approver=approver) as session:
             result = await session.run(prompt)
+            failure = session.workspace.failure  # the sandbox could not be set up
+            if downloads and failure is None and result.status != "cancelled":
+                await _download_all(session, downloads)
         if output_format is OutputFormat.json:
             print(result_json(result))
         elif output_format is OutputFormat.text and result.text and not result.text.endswith("\n"):
             print()
+        if failure is not None:
+            return getattr(failure, "exit_code", 1)
         return EXIT_CODES.get(result.status, 1)
 
     try:

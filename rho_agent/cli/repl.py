@@ -17,6 +17,7 @@ Enter sends; Alt-Enter (or Esc then Enter) adds a new line. Ctrl-C cancels a run
   /cost              tokens and cost of this session so far
   /clear             forget the conversation (keeps the session and its cost)
   /resume [ID]       continue a stored session (default: the latest)
+  /download REMOTE LOCAL   copy a file or directory out of the workspace (e.g. the sandbox)
   /exit              leave
 """
 
@@ -94,6 +95,8 @@ async def _command(command: str, arg: str, session: Any, agent: Any, renderer: A
     elif command == "/clear":
         await session.clear()
         sys.stderr.write("Conversation cleared.\n")
+    elif command == "/download":
+        await _download(session, arg)
     elif command == "/resume":
         try:
             resumed = Session(agent, resume=arg or "latest", on_event=renderer, approver=session.approver)
@@ -107,3 +110,24 @@ async def _command(command: str, arg: str, session: Any, agent: Any, renderer: A
     else:
         sys.stderr.write(f"Unknown command {command}. Type /help.\n")
     return session
+
+
+async def _download(session: Any, arg: str) -> None:
+    import shlex
+
+    try:
+        parts = shlex.split(arg)
+    except ValueError as exc:
+        parts = []
+        sys.stderr.write(f"/download: {exc}\n")
+    if len(parts) != 2:
+        sys.stderr.write("Usage: /download REMOTE LOCAL   e.g. /download /home/daytona/app/report.html ./report.html\n")
+        return
+    try:
+        path = await session.download(parts[0], parts[1])
+    except FileNotFoundError:
+        sys.stderr.write(f"Error: {parts[0]} does not exist in the workspace.\n")
+    except (RhoError, OSError) as exc:
+        sys.stderr.write(f"Error: {getattr(exc, 'message', exc)}\n")
+    else:
+        sys.stderr.write(f"Downloaded {parts[0]} → {path}\n")
