@@ -7,6 +7,7 @@ when the session ends, however it ends.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import os
 import time
@@ -154,6 +155,9 @@ class Session:
                 notify=self._notice,
             )
         )
+        # Importing the model SDK takes about a second: do it off the loop, so a remote
+        # workspace's provisioning goes on meanwhile instead of stalling behind it.
+        await asyncio.to_thread(importlib.import_module, "anthropic")
 
     async def close(self) -> None:
         """End the session: cancel a run in progress, release the workspace. Safe to call twice."""
