@@ -126,7 +126,13 @@ class Session:
     # ---------------------------------------------------------------- lifecycle
 
     async def __aenter__(self) -> Session:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            # `async with` runs __aexit__ only after a successful __aenter__: a start that
+            # was cancelled or failed after opening the workspace must release it here.
+            await self.close()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -226,6 +232,10 @@ class Session:
         """Await a model call, unless the workspace's background provisioning fails first
         (a failed setup command): then the call is cancelled and that error raised."""
         if self.workspace.failure is not None:
+            close = getattr(call, "close", None)
+            if close is not None:
+                close()  # the model call never starts
+            await self.workspace.ready()  # raises the failure, and marks it seen
             raise self.workspace.failure
         model = asyncio.ensure_future(call)
         ready = asyncio.ensure_future(self.workspace.ready())
