@@ -53,3 +53,11 @@ def test_agent_config_is_keyword_only_and_rejects_unknown_fields() -> None:
         rho_agent.AgentConfig("developer")  # type: ignore[misc]
     with pytest.raises(ConfigError, match='did you mean "max_cost_usd"'):
         rho_agent.AgentConfig(max_cost=1.0)
+
+
+def test_cli_reference_in_docs_is_current() -> None:
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "cli_reference.py"
+    proc = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
