@@ -1,0 +1,321 @@
+"""Parsing `%%rho` and `%rho` lines into typed objects.
+
+The options the magics share with the CLI (`--backend --profile --model --working-dir
+--max-turns --max-cost --yes --upload --download`, and the daytona ones: `--image --snapshot
+--dockerfile --keep --sandbox`) are read from the `rho-agent main` command itself, so their
+names, help and limits have one definition. The notebook adds its
+own (`--session --new --background --out --var --allow-rerun`). Lines are split with
+`shlex`; every mistake raises a ConfigError that names the option and points at `%rho help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import typing
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from rho_agent.errors import ConfigError
+
+#: Options of the session's agent and workspace, as `rho-agent main` has them.
+AGENT_OPTIONS = (
+    "backend", "profile", "model", "working_dir", "max_turns", "max_cost", "yes",
+    "image", "snapshot", "dockerfile", "keep", "sandbox",
+)  # fmt: skip
+#: `rho-agent main` options that mean the same in a `%%rho` line (upload/download act on one run).
+SHARED_WITH_CLI = (*AGENT_OPTIONS, "upload", "download")
+
+
+# ---------------------------------------------------------------------------- typed results
+
+
+@dataclass(frozen=True)
+class CellArgs:
+    """A `%%rho` line. `agent` holds only the agent options that were given."""
+
+    agent: dict[str, Any] = field(default_factory=dict)
+    upload: tuple[str, ...] = ()
+    download: tuple[str, ...] = ()
+    session: str | None = None
+    new: bool = False
+    background: bool = False
+    out: str | None = None
+    vars: tuple[str, ...] = ()
+    allow_rerun: bool = False
+
+
+@dataclass(frozen=True)
+class Status:
+    pass
+
+
+@dataclass(frozen=True)
+class Upload:
+    local: str
+    remote: str | None
+    session: str | None
+
+
+@dataclass(frozen=True)
+class Download:
+    remote: str
+    local: str | None
+    session: str | None
+
+
+@dataclass(frozen=True)
+class Sandboxes:
+    action: str  # list | cleanup
+
+
+@dataclass(frozen=True)
+class Reset:
+    session: str | None
+    all: bool
+
+
+@dataclass(frozen=True)
+class Config:
+    """`%rho config [options]`: `agent` and `allow_rerun` are new defaults; `clear` forgets them."""
+
+    agent: dict[str, Any]
+    allow_rerun: bool | None
+    clear: bool
+
+
+@dataclass(frozen=True)
+class PanelArgs:
+    session: str | None
+
+
+@dataclass(frozen=True)
+class Help:
+    text: str
+
+
+LineArgs = Status | Upload | Download | Sandboxes | Reset | Config | PanelArgs | Help
+
+
+# ---------------------------------------------------------------------------- parsers
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        raise ConfigError(f"{self.prog}: {message}. See `%rho help`.")
+
+    def exit(self, status: int = 0, message: str | None = None) -> typing.NoReturn:
+        raise ConfigError(message or f"{self.prog}: see `%rho help`.")
+
+
+@cache
+def cli_options() -> dict[str, tuple[tuple[str, ...], dict[str, Any]]]:
+    """The shared options as (flags, argparse keywords), read from `rho-agent main`."""
+    import typer
+
+    from rho_agent.cli import main_cmd
+    from rho_agent.cli.app import app
+
+    hints = typing.get_type_hints(main_cmd.main, include_extras=True)
+    command = typer.main.get_command(app).commands["main"]  # type: ignore[attr-defined]
+    found: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
+    for param in command.params:
+        if param.name not in SHARED_WITH_CLI:
+            continue
+        base = _base_type(hints[param.name])
+        kwargs: dict[str, Any] = {"help": param.help, "dest": param.name}
+        if param.is_flag:
+            kwargs.update(action="store_true", default=None)
+        elif param.multiple:
+            kwargs.update(action="append", metavar=param.metavar)
+        else:
+            kwargs.update(
+                type=_ranged(base, getattr(param, "min", None)),
+                metavar=param.metavar or param.name.upper(),
+            )
+        found[param.name] = (tuple(param.opts), kwargs)
+    return found
+
+
+def _base_type(hint: Any) -> Any:
+    if typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args and typing.get_origin(hint) is not list else (str if args else hint)
+
+
+def _ranged(kind: Any, minimum: float | None) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if minimum is not None and value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def _add_shared(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    options = cli_options()
+    for name in names:
+        flags, kwargs = options[name]
+        parser.add_argument(*flags, **kwargs)
+
+
+def _notebook_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--session", metavar="NAME", help="Conversation to continue (default: this notebook's)."
+    )
+    parser.add_argument(
+        "--new", action="store_true", help="Start a fresh conversation in that session."
+    )
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="Return at once; a live panel shows the run (Cancel works).",
+    )
+    parser.add_argument(
+        "--out", metavar="VAR", help="Store the RunResult in this notebook variable."
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        metavar="NAME",
+        dest="vars",
+        help="Ship a notebook variable into the workspace (repeatable).",
+    )
+    parser.add_argument(
+        "--allow-rerun",
+        action="store_true",
+        help="Run even if this exact cell already ran (no confirmation).",
+    )
+
+
+@cache
+def cell_parser() -> _Parser:
+    parser = _Parser(
+        prog="%%rho", add_help=False, allow_abbrev=False, description="The cell body is the prompt."
+    )
+    _add_shared(parser, SHARED_WITH_CLI)
+    _notebook_options(parser)
+    return parser
+
+
+@cache
+def line_parser() -> _Parser:
+    parser = _Parser(prog="%rho", add_help=False, allow_abbrev=False)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    sub.add_parser("status", add_help=False, help="Sessions, sandboxes and cost so far.")
+    up = sub.add_parser(
+        "upload",
+        add_help=False,
+        help="Copy LOCAL into the workspace (default: its name in the working dir).",
+    )
+    up.add_argument("local")
+    up.add_argument("remote", nargs="?")
+    up.add_argument("--session", metavar="NAME")
+    down = sub.add_parser(
+        "download", add_help=False, help="Copy REMOTE from the workspace (default: its name here)."
+    )
+    down.add_argument("remote")
+    down.add_argument("local", nargs="?")
+    down.add_argument("--session", metavar="NAME")
+    boxes = sub.add_parser(
+        "sandboxes", add_help=False, help="List this kernel's sandboxes; `cleanup` deletes them."
+    )
+    boxes.add_argument("action", nargs="?", choices=("list", "cleanup"), default="list")
+    reset = sub.add_parser(
+        "reset",
+        add_help=False,
+        help="End a session (default: this notebook's) and forget its conversation.",
+    )
+    reset.add_argument("session", nargs="?")
+    reset.add_argument("--all", action="store_true", help="Every session in this kernel.")
+    config = sub.add_parser(
+        "config",
+        add_help=False,
+        help="Defaults for later cells, e.g. --backend daytona --profile developer.",
+    )
+    _add_shared(config, AGENT_OPTIONS)
+    config.add_argument(
+        "--allow-rerun",
+        action="store_true",
+        default=None,
+        help="Never ask before re-running a cell.",
+    )
+    config.add_argument("--clear", action="store_true", help="Forget the defaults.")
+    panel = sub.add_parser("panel", add_help=False, help="Show the widget panel.")
+    panel.add_argument("--session", metavar="NAME")
+    sub.add_parser("help", add_help=False, help="This text.")
+    return parser
+
+
+def parse_cell_line(line: str) -> CellArgs:
+    ns = cell_parser().parse_args(_split(line, "%%rho"))
+    return CellArgs(
+        agent=_given(ns, AGENT_OPTIONS),
+        upload=tuple(ns.upload or ()),
+        download=tuple(ns.download or ()),
+        session=ns.session,
+        new=ns.new,
+        background=ns.background,
+        out=_identifier(ns.out, "--out"),
+        vars=tuple(_identifier(v, "--var") for v in ns.vars or ()),
+        allow_rerun=ns.allow_rerun,
+    )
+
+
+def parse_line(line: str) -> LineArgs:
+    words = _split(line, "%rho")
+    if not words or words[0] in ("help", "--help", "-h"):
+        return Help(help_text())
+    ns = line_parser().parse_args(words)
+    match ns.command:
+        case "status":
+            return Status()
+        case "upload":
+            return Upload(ns.local, ns.remote, ns.session)
+        case "download":
+            return Download(ns.remote, ns.local, ns.session)
+        case "sandboxes":
+            return Sandboxes(ns.action)
+        case "reset":
+            return Reset(ns.session, ns.all)
+        case "config":
+            return Config(_given(ns, AGENT_OPTIONS), ns.allow_rerun, ns.clear)
+        case "panel":
+            return PanelArgs(ns.session)
+    raise ConfigError(f"%rho: unknown command {words[0]!r}. See `%rho help`.")  # pragma: no cover
+
+
+def help_text() -> str:
+    cell = cell_parser().format_help().replace("usage: ", "", 1)
+    line = line_parser().format_help().replace("usage: ", "", 1)
+    return (
+        "%%rho [options]   — the cell body is the prompt; {name} is replaced by the notebook "
+        "variable `name` if it exists (other braces are left alone).\n\n"
+        f"{cell}\n{line}"
+    )
+
+
+def _split(line: str, prog: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise ConfigError(f"{prog}: cannot parse the line ({exc}); check its quotes.") from None
+
+
+def _given(ns: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(ns, name) for name in names if getattr(ns, name, None) is not None}
+
+
+def _identifier(name: str | None, flag: str) -> Any:
+    if name is not None and not name.isidentifier():
+        raise ConfigError(f"{flag} {name!r}: not a valid Python variable name.")
+    return name

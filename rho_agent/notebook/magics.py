@@ -1,0 +1,361 @@
+"""`%load_ext rho_agent`: the `%%rho` cell magic and the `%rho` line magic.
+
+Loading imports nothing heavy: anthropic, daytona and ipywidgets come in when a cell needs
+them. A line is parsed into a typed object (`rho_agent.notebook.args`) and dispatched here.
+Every failure raises, so the cell fails and "Run All" stops; a failure the user can fix is
+shown as one `Error: …` line instead of a traceback.
+
+A blocking `%%rho` cell waits for its run on the extension's runner thread; a kernel
+interrupt cancels the run and ends the session's workspace (a sandbox is deleted); the next
+cell continues the conversation. `--background` returns at once with a live widget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from rho_agent.errors import ConfigError, RhoError
+
+if TYPE_CHECKING:
+    from rho_agent.notebook.args import CellArgs, LineArgs
+    from rho_agent.notebook.registry import NotebookSession, Registry
+    from rho_agent.notebook.render import RunView
+    from rho_agent.notebook.runner import Job
+
+
+def _ask(question: str) -> str:
+    """Ask the person at the notebook (the kernel's stdin); tests replace this."""
+    return input(question)
+
+
+class CellError(RhoError):
+    """Why a `%%rho` / `%rho` cell failed, shown as one line rather than a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mError:\x1b[0m {self.message}"]
+
+
+@magics_class
+class RhoMagics(Magics):
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.cell_id: str | None = None
+
+    def pre_run_cell(self, info: Any) -> None:
+        """Remember the id of the executing cell (Jupyter sends it; the Run-All guard uses it)."""
+        self.cell_id = getattr(info, "cell_id", None)
+
+    @line_magic("rho")
+    def rho_line(self, line: str) -> Any:
+        """%rho status | upload | download | sandboxes | reset | config | panel | help"""
+        from rho_agent.notebook.args import parse_line
+
+        with _as_cell_errors():
+            return self._line(parse_line(line))
+
+    @cell_magic("rho")
+    def rho_cell(self, line: str, cell: str) -> None:
+        """%%rho [options] — the cell body is the prompt. `%rho help` lists the options."""
+        from rho_agent.notebook.args import parse_cell_line
+
+        with _as_cell_errors():
+            self._cell(parse_cell_line(line), line, cell)
+
+    # ------------------------------------------------------------------ %%rho
+
+    def _cell(self, args: CellArgs, line: str, cell: str) -> None:
+        from rho_agent.notebook import transfer
+        from rho_agent.notebook.guard import cell_key, notebook_path
+        from rho_agent.notebook.interpolate import interpolate
+        from rho_agent.notebook.registry import get_registry
+        from rho_agent.notebook.render import RunView
+        from rho_agent.notebook.variables import ship
+
+        if not cell.strip():
+            raise ConfigError("%%rho: the cell is empty; write the prompt below the %%rho line.")
+        registry = get_registry()
+        key = cell_key(f"{line}\n{cell}", self.cell_id, notebook_path())
+        if not (args.allow_rerun or registry.allow_rerun):
+            self._confirm_rerun(registry, key)
+        user_ns = self.shell.user_ns
+        prompt = interpolate(cell.strip(), user_ns)
+        # Everything that can be wrong with the cell is found before a workspace exists.
+        run_kwargs = {
+            "variables": [ship(name, user_ns) for name in args.vars],
+            "uploads": [transfer.check_upload(spec) for spec in args.upload],
+            "downloads": [transfer.check_download(spec) for spec in args.download],
+        }
+        nbs = registry.session(args.session, args.agent, new=args.new)
+        view = RunView(prompt)
+
+        def finish(result: Any) -> None:
+            if args.out:
+                user_ns[args.out] = result
+            if result.ok:
+                registry.ledger.record(key)
+
+        if args.background:
+            self._background(nbs, view, prompt, run_kwargs, finish)
+            return
+        result = self._blocking(nbs, view, prompt, run_kwargs)
+        finish(result)
+        if not result.ok:
+            raise CellError(f"Run {result.status}: {result.error or 'see the log above'}")
+
+    def _blocking(
+        self, nbs: NotebookSession, view: RunView, prompt: str, run_kwargs: dict[str, Any]
+    ) -> Any:
+        from IPython.display import display
+
+        handle = display(view.live_bundle(), raw=True, display_id=True)
+        job = nbs.start_run(
+            prompt,
+            view,
+            lambda bundle: handle.update(bundle, raw=True),
+            approver=_stdin_approver,
+            end_on_cancel=True,
+            **run_kwargs,
+        )
+        try:
+            result = job.wait()
+        except KeyboardInterrupt:
+            view.status = "cancelled" if view.status == "running" else view.status
+            handle.update(view.live_bundle(), raw=True)
+            raise CellError(
+                "Interrupted: the run was cancelled and the session's workspace closed (a Daytona "
+                "sandbox is deleted unless --keep). The next %%rho cell continues the conversation."
+            ) from None
+        except (asyncio.CancelledError, concurrent.futures.CancelledError):
+            handle.update(view.live_bundle(), raw=True)
+            raise CellError("The run was cancelled.") from None
+        except BaseException:
+            if view.status == "running":
+                view.status = "failed"
+            handle.update(view.live_bundle(), raw=True)
+            raise
+        handle.update(
+            view.answer_bundle(), raw=True
+        )  # the answer, as Markdown saved with the notebook
+        display(view.log_bundle(), raw=True)
+        return result
+
+    def _background(
+        self,
+        nbs: NotebookSession,
+        view: RunView,
+        prompt: str,
+        run_kwargs: dict[str, Any],
+        finish: Any,
+    ) -> None:
+        from IPython.display import display
+
+        from rho_agent.notebook.panel import RunWidget
+
+        widget = RunWidget()
+        job = nbs.start_run(
+            prompt, view, widget.show_live, approver=lambda job: widget.approver, **run_kwargs
+        )
+        widget.follow(job, view, on_result=finish)
+        display(widget)
+
+    def _confirm_rerun(self, registry: Registry, key: str) -> None:
+        when = registry.ledger.ran_at(key)
+        if when is None:
+            return
+        stamp = datetime.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M")
+        try:
+            answer = _ask(
+                f"This %%rho cell already ran ({stamp}). Run the agent again? It costs money. [y/N] "
+            )
+        except Exception:  # no stdin (nbclient, Voila…): treat as "no"
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            raise CellError(
+                f"Not run: this exact %%rho cell already ran ({stamp}), e.g. before the notebook was "
+                "reopened and run again. To run it anyway add --allow-rerun to the %%rho line, or "
+                "run `%rho config --allow-rerun` once."
+            )
+
+    # ------------------------------------------------------------------ %rho
+
+    def _line(self, args: LineArgs) -> Any:
+        from rho_agent.notebook import args as a
+        from rho_agent.notebook import transfer
+        from rho_agent.notebook.registry import get_registry, show_settings
+
+        registry = get_registry()
+        match args:
+            case a.Help(text=text):
+                print(text)
+            case a.Status():
+                print(status_text(registry))
+            case a.Upload(local=local, remote=remote, session=name):
+                spec = transfer.upload_spec(local, remote)
+                path = _on_session(registry, name, lambda session: transfer.upload(session, spec))
+                print(f"Uploaded {local} → {path}")
+            case a.Download(remote=remote, local=local, session=name):
+                path = _on_session(
+                    registry, name, lambda session: transfer.download(session, remote, local)
+                )
+                print(f"Downloaded {remote} → {path}")
+            case a.Sandboxes(action=action):
+                print(sandboxes(registry, cleanup=action == "cleanup"))
+            case a.Reset(session=name, all=everything):
+                if everything:
+                    registry.reset_all()
+                else:
+                    registry.reset(name)
+                print(
+                    "Reset: every session ended."
+                    if everything
+                    else f"Reset: session '{name or 'default'}' ended; the next cell starts a new conversation."
+                )
+            case a.Config(agent=agent, allow_rerun=allow_rerun, clear=clear):
+                if clear:
+                    registry.defaults.clear()
+                    registry.allow_rerun = False
+                registry.defaults.update(agent)
+                if allow_rerun is not None:
+                    registry.allow_rerun = allow_rerun
+                shown = show_settings(registry.defaults)
+                print(
+                    f"Defaults for new sessions: {shown or '(none)'}"
+                    + ("; re-runs are not confirmed" if registry.allow_rerun else "")
+                )
+            case a.PanelArgs(session=name):
+                from rho_agent.notebook.panel import Panel
+
+                return Panel(session=name)
+        return None
+
+
+def _on_session(registry: Registry, name: str | None, action: Any) -> Any:
+    """Run `await action(session)` on the (started) session `name`, and wait for it."""
+    nbs = registry.session(name)
+    if nbs.busy:
+        raise ConfigError(
+            f"Session '{nbs.name}' is running; wait for the run to end (or cancel it) first."
+        )
+
+    async def go() -> Any:
+        return await action(await nbs.start())
+
+    return registry.runner.run(go())
+
+
+def _stdin_approver(job: Job[Any]) -> Any:
+    """Approvals in a blocking cell: asked on the kernel's stdin by the waiting cell."""
+
+    async def approve(name: str, tool_input: dict[str, Any]) -> bool:
+        from rho_agent.cli.render import summarize_call
+
+        question = (
+            f"rho-agent wants to run  {summarize_call(name, tool_input, 200)}  — allow? [y/N] "
+        )
+        try:
+            answer = await job.on_main_thread(lambda: _ask(question))
+        except Exception:  # no stdin: not approved
+            return False
+        return str(answer).strip().lower() in ("y", "yes")
+
+    return approve
+
+
+def status_text(registry: Registry) -> str:
+    if not registry.sessions:
+        return "No sessions in this kernel yet."
+    rows = [("session", "state", "backend", "profile", "runs", "cost", "id")]
+    for s in registry.sessions.values():
+        state = "running" if s.busy else ("open" if s.session else "closed")
+        agent = s.session.agent if s.session else None
+        rows.append(
+            (
+                s.name,
+                state,
+                agent.backend.name if agent else str(s.settings.get("backend") or "(default)"),
+                agent.profile.name if agent else str(s.settings.get("profile") or "(default)"),
+                str(s.runs),
+                f"${s.cost_usd:.4f}",
+                s.session_id or "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(
+        [*lines, f"Cost so far in this kernel: ${registry.cost_usd:.4f}", sandboxes(registry)]
+    )
+
+
+def sandboxes(registry: Registry, *, cleanup: bool = False) -> str:
+    """The remote workspaces of this kernel's sessions; `cleanup` ends those sessions."""
+    remote = [
+        s
+        for s in registry.sessions.values()
+        if s.workspace is not None and s.workspace.kind != "local"
+    ]
+    if not remote:
+        return "Sandboxes: none open."
+    lines = [
+        f"  {s.name}: {s.workspace.kind} {getattr(getattr(s.workspace, 'sandbox', None), 'id', None) or '(starting)'}"
+        for s in remote
+    ]
+    if not cleanup:
+        return "Sandboxes:\n" + "\n".join(lines)
+    for s in remote:
+        s.cancel()
+        registry.runner.run(s.end())
+    return f"Deleted {len(remote)} sandbox(es):\n" + "\n".join(lines)
+
+
+class _as_cell_errors:
+    """RhoErrors become CellErrors (one line, the cell fails)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, RhoError) and not isinstance(exc, CellError):
+            raise CellError(exc.message) from exc
+
+
+def _end_sessions_on_exit(change: dict[str, Any]) -> None:
+    """The kernel is shutting down (`exit_now`): end every session, deleting sandboxes.
+
+    This runs before interpreter exit, while the SDKs can still start work; `atexit` stays as
+    the fallback for other exits.
+    """
+    if change["new"]:
+        from rho_agent.notebook.registry import reset_registry
+
+        reset_registry()
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    magics = RhoMagics(ipython)
+    ipython.register_magics(magics)
+    ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    ipython.observe(_end_sessions_on_exit, names="exit_now")
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from rho_agent.notebook.registry import reset_registry
+
+    magics = ipython.magics_manager.registry.get("RhoMagics")
+    if magics is not None:
+        try:
+            ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
+        except ValueError:
+            pass
+        del ipython.magics_manager.registry["RhoMagics"]
+    for kind in ("line", "cell"):
+        ipython.magics_manager.magics[kind].pop("rho", None)
+    try:
+        ipython.unobserve(_end_sessions_on_exit, names="exit_now")
+    except ValueError:
+        pass
+    reset_registry()

@@ -1,0 +1,173 @@
+"""A real browser: JupyterLab on 127.0.0.1, Debian's chromium driven by Playwright.
+
+Opens the panel notebook, runs the cell that shows the panel, clicks Run and sees the live
+log and the final Markdown, then starts a long run and clicks Cancel. Screenshots go to
+`test-artifacts/`. No browser is downloaded: Playwright drives /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+    pytest.mark.timeout(240),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path: Path, fake: FakeAnthropic) -> Iterator[str]:
+    """JupyterLab serving a copy of the panel notebook; yields the notebook's URL (with token)."""
+    pytest.importorskip("jupyterlab")
+    root = tmp_path / "lab"
+    root.mkdir()
+    shutil.copy(ROOT / "notebooks" / "03-panel-tour.ipynb", root / "panel.ipynb")
+    port, token = free_port(), secrets.token_hex(16)
+    settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly", *(["--allow-root"] if os.geteuid() == 0 else []),
+        ],
+        env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "w"),  # noqa: SIM115
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2).read()
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "lab.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "JupyterLab did not start"
+                time.sleep(0.2)
+        yield f"{base}/lab/tree/panel.ipynb?token={token}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),  # a fresh user-data-dir
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+            ],
+            viewport={"width": 1280, "height": 1400},
+        )  # fmt: skip
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def test_panel_in_jupyterlab(lab: str, page, fake: FakeAnthropic) -> None:
+    try:
+        drive_the_panel(lab, page, fake)
+    except BaseException:
+        page.screenshot(path=str(ARTIFACTS / "panel-failure.png"), full_page=True)
+        raise
+
+
+def drive_the_panel(lab: str, page, fake: FakeAnthropic) -> None:
+    from playwright.sync_api import expect
+
+    fake.add(
+        reply(text("Looking at the workspace. "), tool_call("list", {}), delay=0.15),
+        reply(text("## Result\n\nThe panel **works** in a real browser."), delay=0.3),
+        lambda request: reply(
+            text("still thinking " * 200), delay=0.25, chunk=8
+        ),  # a long run to cancel
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    page.goto(lab)
+    # Wait for the kernel, then run the cell that shows the panel.
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+    cell = page.locator(".jp-CodeCell").first
+    for _attempt in range(3):  # a key press right after the kernel connects can be dropped
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            expect(cell.locator(".jp-InputPrompt")).not_to_have_text("[ ]:", timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    panel = page.locator(".rho-panel")
+    expect(panel).to_be_visible(timeout=60_000)
+
+    # A run: the live log shows the tool call, then the answer is rendered Markdown.
+    panel.locator("textarea").first.fill("What is in the workspace?")
+    panel.get_by_role("button", name="Run").click()
+    live = panel.locator(".rho-live")
+    expect(live).to_contain_text("list", timeout=30_000)
+    answer = panel.locator(".jp-RenderedMarkdown h2")
+    expect(answer).to_contain_text("Result", timeout=30_000)
+    expect(panel.locator(".jp-RenderedMarkdown strong").first).to_have_text("works")
+    expect(panel.locator(".rho-log summary")).to_contain_text("completed · 2 turn(s)")
+    expect(panel).to_contain_text("Cost so far: $0.0")
+    panel.screenshot(path=str(ARTIFACTS / "panel-run.png"))
+
+    # A long run, cancelled from its button while it streams.
+    panel.locator("textarea").first.fill("Write a very long essay.")
+    panel.get_by_role("button", name="Run").click()
+    expect(live).to_contain_text("still thinking", timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "panel-running.png"), full_page=True)
+    started = time.monotonic()
+    panel.get_by_role("button", name="Cancel").click()
+    expect(panel.locator(".rho-status")).to_contain_text("cancelled", timeout=10_000)
+    assert (
+        time.monotonic() - started < 5
+    )  # Cancel takes effect at once (2 s in the kernel-side test)
+    expect(panel.get_by_role("button", name="Run")).to_be_enabled()
+    page.screenshot(path=str(ARTIFACTS / "panel-cancelled.png"), full_page=True)
+    assert len(fake.requests) == 3
