@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from collections.abc import Iterable
 from types import MappingProxyType
 
@@ -259,8 +260,8 @@ class _Expander(_Lexer):
 
     # grammar: provided by parser._Parser ------------------------------------------------
 
-    def parse(self) -> _Script:
-        raise NotImplementedError
+    @abstractmethod
+    def parse(self) -> _Script: ...
 
-    def _list(self, stop_ops: Iterable[str] = (), stop_words: Iterable[str] = ()) -> _Script:
-        raise NotImplementedError
+    @abstractmethod
+    def _list(self, stop_ops: Iterable[str] = (), stop_words: Iterable[str] = ()) -> _Script: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ class _WordBuilder:
         return ""
 
 
-class _Lexer:
+class _Lexer(ABC):  # the layers above supply the abstract methods
     """The parser's bottom layer: tokens, words, quoting and heredocs. The lexer shares
     the parser's cursor, because `$(...)` inside a word is parsed as a nested command
     list; the layers above provide the expansions (`expansions._Expander`) and the
@@ -278,17 +279,17 @@ class _Lexer:
 
     # expansions: provided by expansions._Expander -------------------------------------
 
-    def _dollar(self, b: _WordBuilder, quoted: bool) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _dollar(self, b: _WordBuilder, quoted: bool) -> None: ...
 
-    def _backquote(self, b: _WordBuilder, quoted: bool) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _backquote(self, b: _WordBuilder, quoted: bool) -> None: ...
 
-    def _process_substitution(self, b: _WordBuilder) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _process_substitution(self, b: _WordBuilder) -> None: ...
 
-    def _array_value(self, b: _WordBuilder) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _array_value(self, b: _WordBuilder) -> None: ...
 
     # heredocs -------------------------------------------------------------------------
 
