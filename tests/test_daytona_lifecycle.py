@@ -76,6 +76,26 @@ async def test_cancel_during_a_tool_deletes_the_sandbox(daytona: LocalDaytona) -
     assert daytona.sandboxes() == []
 
 
+async def test_cancel_kills_the_remote_command_while_the_sandbox_lives_on(daytona: LocalDaytona) -> None:
+    """The daemon does not stop a command whose request was abandoned; the workspace does."""
+    command = "touch started; sleep 3; touch finished"
+    with FakeAnthropic([reply(tool_call("bash", {"command": command})), reply(text("next"))]) as fake:
+        async with Session(agent_for(fake)) as session:
+            run = asyncio.ensure_future(session.run("wait"))
+            home = None
+            for _ in range(500):
+                boxes = daytona.sandboxes()
+                home = boxes[0].root / "home/daytona" if boxes else None
+                if home is not None and any(home.rglob("started")):
+                    break
+                await asyncio.sleep(0.02)
+            session.cancel()
+            assert (await run).status == "cancelled"
+            await asyncio.sleep(3.5)  # longer than the command would have taken
+            assert any(home.rglob("started")) and not any(home.rglob("finished"))
+            assert (await session.run("go on")).text == "next"  # the session is still usable
+
+
 async def test_failing_setup_command_stops_the_run_with_its_output(daytona: LocalDaytona) -> None:
     events: list = []
     backend = DaytonaBackend(setup=["echo first ok", "echo building...; echo boom >&2; exit 3", "echo never"])

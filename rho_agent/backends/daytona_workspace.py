@@ -18,10 +18,12 @@ what counts as transient is in `daytona_errors.py`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import math
 import shlex
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,7 +207,8 @@ class DaytonaWorkspace(Provisioning, Workspace):
         cwd = self.resolve(cwd) if cwd else self.working_dir
         limit = float(timeout) if timeout else self.backend.request_timeout
         seconds = max(1, math.ceil(limit))
-        script = _wrap(command, cwd, seconds)
+        cancel_flag = f"/tmp/.rho-agent-cancel-{uuid.uuid4().hex}"
+        script = _wrap(command, cwd, seconds, cancel_flag)
         sandbox = self.sandbox
         started = time.monotonic()
         try:
@@ -217,9 +220,17 @@ class DaytonaWorkspace(Provisioning, Workspace):
             )
         except DaytonaProcessExecutionTimeoutError:  # the daemon's own limit (our safety net)
             return ExecResult(exit_code=137, output="", timed_out=True)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._cancel_remote(sandbox, cancel_flag))
+            raise
         code = response.exit_code if response.exit_code is not None else 1
         timed_out = code == 137 and time.monotonic() - started >= limit - 0.5
         return ExecResult(exit_code=code, output=response.result or "", timed_out=timed_out)
+
+    async def _cancel_remote(self, sandbox: Any, cancel_flag: str) -> None:
+        """Best effort: make the abandoned command's watcher kill it (one short exec)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(sandbox.process.exec(f"touch {shlex.quote(cancel_flag)}", timeout=5), 10)
 
     async def read_bytes(self, path: str) -> bytes:
         await self.ready()
@@ -365,14 +376,25 @@ class DaytonaWorkspace(Provisioning, Workspace):
 
 
 
-def _wrap(command: str, cwd: str, seconds: int) -> str:
+def _wrap(command: str, cwd: str, seconds: int, cancel_flag: str) -> str:
     """The script sent to the daemon's shell: cd, then `bash -c` under `timeout -s KILL`
-    (which kills the whole process group, like the local workspace), stdin empty."""
+    (which kills the whole process group, like the local workspace), stdin empty.
+
+    A watcher kills that process group when `cancel_flag` appears: the daemon does not
+    stop a command when its HTTP request is abandoned, so a cancelled call touches the
+    flag with a second, short exec (see `DaytonaWorkspace._cancel_remote`)."""
     q = shlex.quote
     return (
         f"cd -- {q(cwd)} 2>/dev/null || {{ echo {q(f'bash: cd: {cwd}: No such directory')}; exit 1; }}\n"
-        f"if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL {seconds} bash -c {q(command)} </dev/null; fi\n"
-        f"exec bash -c {q(command)} </dev/null\n"
+        f"if command -v timeout >/dev/null 2>&1; then timeout -s KILL {seconds} bash -c {q(command)} </dev/null &\n"
+        f"else setsid bash -c {q(command)} </dev/null & fi\n"
+        "pid=$!\n"
+        f"( while [ ! -e {q(cancel_flag)} ]; do sleep 0.2; done; rm -f {q(cancel_flag)}; "
+        "kill -KILL -- -$pid 2>/dev/null || kill -KILL $pid ) >/dev/null 2>&1 </dev/null &\n"
+        "watcher=$!\n"
+        "wait $pid 2>/dev/null; rc=$?\n"  # no "Killed" job notice in the output
+        "kill $watcher 2>/dev/null\n"
+        "exit $rc\n"
     )
 
 
