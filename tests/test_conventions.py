@@ -61,3 +61,16 @@ def test_cli_reference_in_docs_is_current() -> None:
     script = Path(__file__).resolve().parent.parent / "scripts" / "cli_reference.py"
     proc = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_missing_extra_prints_the_pip_line(tmp_path) -> None:
+    import os
+
+    code = (
+        "import sys\nsys.modules['daytona'] = None  # as if the extra were not installed\n"
+        "from rho_agent.cli.app import run\nsys.exit(run(['main', '--backend', 'daytona', 'hi']))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "ANTHROPIC_API_KEY": "k", "DAYTONA_API_KEY": "k"})
+    assert proc.returncode == 2, proc.stderr
+    assert "pip install 'rho-agent[daytona]'" in proc.stderr and "Traceback" not in proc.stderr
