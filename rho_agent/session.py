@@ -120,6 +120,7 @@ class Session:
         )
         self._run_task: asyncio.Task[RunResult] | None = None
         self._system_prompt: str | None = None
+        self._streamed_usage: Usage | None = None  # of the model call in progress
         self._closed = False
         self._sync_loop: asyncio.AbstractEventLoop | None = None
 
@@ -345,24 +346,16 @@ class Session:
                 if turns >= agent.max_turns:
                     status = "max_turns"
                     break
+                self._streamed_usage = None
                 turn = await self._unless_workspace_fails(
                     self._model.turn(
                         system=system, tools=schemas, messages=self.history, callbacks=self._stream_callbacks()
                     )
                 )
+                self._streamed_usage = None
                 turns += 1
                 usage = usage + turn.usage
-                call_cost = turn.usage.cost_usd(agent.model)
-                self.usage, self.cost_usd, self.turns = self.usage + turn.usage, self.cost_usd + call_cost, self.turns + 1
-                await self._emit(
-                    ModelCall(
-                        model=agent.model,
-                        stop_reason=turn.stop_reason,
-                        usage=turn.usage,
-                        cost_usd=call_cost,
-                        duration_s=round(turn.duration_s, 4),
-                    )
-                )
+                await self._record_call(turn.usage, turn.stop_reason, turn.duration_s)
                 content = turn.content
                 if turn.stop_reason == "max_tokens":
                     # A tool call cut off mid-input must not run; drop it and ask to continue.
@@ -401,6 +394,11 @@ class Session:
                 break
         except asyncio.CancelledError:
             status, error = "cancelled", "Cancelled by the user."
+            partial, self._streamed_usage = self._streamed_usage, None
+            if partial is not None:  # a model call cut short is billed for what it used
+                turns += 1
+                usage = usage + partial
+                await self._record_call(partial, "cancelled", 0.0)
         except RunError as exc:
             status, error = "error", exc.message
         finally:
@@ -431,6 +429,20 @@ class Session:
         self._write_meta()
         return result
 
+    async def _record_call(self, call_usage: Usage, stop_reason: str | None, duration_s: float) -> None:
+        """Add one model call to the session's totals and announce it."""
+        cost = call_usage.cost_usd(self.agent.model)
+        self.usage, self.cost_usd, self.turns = self.usage + call_usage, self.cost_usd + cost, self.turns + 1
+        await self._emit(
+            ModelCall(
+                model=self.agent.model,
+                stop_reason=stop_reason,
+                usage=call_usage,
+                cost_usd=cost,
+                duration_s=round(duration_s, 4),
+            )
+        )
+
     def _over_limit(self, usage: Usage, turns: int) -> RunStatus | None:
         limit = self.agent.max_cost_usd
         if limit is not None and usage.cost_usd(self.agent.model) >= limit:
@@ -454,7 +466,10 @@ class Session:
         async def on_retry(attempt: int, error: str, delay: float) -> None:
             await self._emit(ModelRetry(attempt=attempt, error=error, delay_s=round(delay, 3)))
 
-        return StreamCallbacks(on_text=on_text, on_thinking=on_thinking, on_retry=on_retry)
+        def on_usage(so_far: Usage) -> None:
+            self._streamed_usage = so_far
+
+        return StreamCallbacks(on_text=on_text, on_thinking=on_thinking, on_retry=on_retry, on_usage=on_usage)
 
     def _system(self) -> str:
         if self._system_prompt is None:

@@ -285,3 +285,20 @@ async def test_databases_from_config_are_offered_and_readonly_stays_readonly(pro
     assert "ada" in fake.requests[2].body["messages"][-1]["content"][0]["content"]
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from users").fetchone() == (1,)
+
+
+async def test_a_model_call_cut_short_by_cancel_is_still_accounted(project: Path) -> None:
+    script = [reply(text("a long answer " * 20), delay=0.2)]  # streams slowly
+    events: list = []
+    with FakeAnthropic(script) as fake:
+        async with Session(agent_for(fake, project), on_event=events.append) as session:
+            task = asyncio.create_task(session.run("talk"))
+            while not any(e.type == "text" for e in events):
+                await asyncio.sleep(0.02)
+            session.cancel()
+            result = await task
+    assert result.status == "cancelled"
+    assert result.usage.input_tokens + result.usage.cache_write_tokens > 0 and result.cost_usd > 0
+    calls = [e for e in events if e.type == "model_call"]
+    assert [c.stop_reason for c in calls] == ["cancelled"]
+    assert session.usage == result.usage

@@ -46,6 +46,9 @@ class StreamCallbacks:
     on_text: Callable[[str], Awaitable[None]] | None = None
     on_thinking: Callable[[str], Awaitable[None]] | None = None
     on_retry: Callable[[int, str, float], Awaitable[None]] | None = None
+    #: Usage as the stream reports it so far (input side at the start, output at the end),
+    #: so a cancelled call can still be accounted for.
+    on_usage: Callable[[Usage], None] | None = None
 
 
 @dataclass
@@ -134,6 +137,8 @@ class ModelClient:
     async def _stream_once(self, request: dict[str, Any], cb: StreamCallbacks) -> TurnResult:
         async with self._sdk().messages.stream(**request) as stream:
             async for event in stream:
+                if event.type in ("message_start", "message_delta") and cb.on_usage:
+                    cb.on_usage(Usage.from_api(stream.current_message_snapshot.usage))
                 if event.type == "text" and cb.on_text:
                     await cb.on_text(event.text)
                 elif event.type == "thinking" and cb.on_thinking:
