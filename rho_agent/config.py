@@ -130,15 +130,10 @@ def load_user_config() -> UserConfig:
     return load_toml_model(path, UserConfig)
 
 
-def env_or(name: str, *values: Any) -> Any:
-    """The first of: the explicit value(s) that is not None, env var `name`, in that order."""
-    for value in values[:1]:
+def resolve_setting(explicit: Any, env_name: str, from_file: Any, default: Any) -> Any:
+    """An explicit value, else environment variable `env_name`, else the user config file's
+    value, else `default` (an empty value found on the way also means `default`)."""
+    for value in (explicit, os.environ.get(env_name) or None, from_file):
         if value is not None:
-            return value
-    env = os.environ.get(name)
-    if env:
-        return env
-    for value in values[1:]:
-        if value is not None:
-            return value
-    return None
+            return value or default
+    return default
