@@ -37,6 +37,7 @@ from rho_agent.events import (
 from rho_agent.model.client import ModelClient, StreamCallbacks
 from rho_agent.model.usage import Usage
 from rho_agent.prompt import platform_name, render
+from rho_agent.redact import default_redactor
 from rho_agent.store import (
     SessionDir,
     TraceWriter,
@@ -110,7 +111,9 @@ class Session:
         self.id = self._dir.id if self._dir else (session_id or new_session_id())
         if persist and self._dir is None:
             self._dir = SessionDir(sessions_root() / self.id)
-        self._trace = TraceWriter(self._dir) if persist and self._dir else None
+        # Values passed through to tools on purpose are still secrets in the trace.
+        redactor = default_redactor(agent.passthrough_env)
+        self._trace = TraceWriter(self._dir, redactor) if persist and self._dir else None
         self._workspace: Workspace | None = None
         self._model = ModelClient(
             model=agent.model,
@@ -160,6 +163,7 @@ class Session:
                 working_dir=self.agent.config.working_dir,
                 passthrough_env=self.agent.passthrough_env,
                 notify=self._notice,
+                confinement=self.agent.profile.confinement(),
             )
         )
         # Importing the model SDK takes about a second: do it off the loop, so a remote

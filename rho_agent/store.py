@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rho_agent._util import is_secret_env_name
 from rho_agent.config import home_dir
 from rho_agent.errors import ConfigError
 from rho_agent.events import (
@@ -23,6 +20,7 @@ from rho_agent.events import (
     parse_event,
 )
 from rho_agent.model.usage import Usage
+from rho_agent.redact import Redactor, default_redactor
 
 # Live-only events: the finished message they add up to is in the trace already.
 _NOT_TRACED = {"text", "thinking"}
@@ -46,17 +44,6 @@ def new_session_id() -> str:
 
 def sessions_root() -> Path:
     return home_dir() / "sessions"
-
-
-class Redactor:
-    """Replaces the values of credential-like environment variables with [REDACTED]."""
-
-    def __init__(self) -> None:
-        values = {v for k, v in os.environ.items() if is_secret_env_name(k) and len(v) >= 8}
-        self._pattern = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))) if values else None
-
-    def __call__(self, text: str) -> str:
-        return self._pattern.sub("[REDACTED]", text) if self._pattern else text
 
 
 @dataclass
@@ -83,7 +70,7 @@ class SessionDir:
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         tmp = self.meta_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(meta, indent=2))
+        tmp.write_text(json.dumps(default_redactor().data(meta), indent=2))  # the title is a prompt
         tmp.replace(self.meta_path)
 
     def events(self) -> list[Event]:
@@ -100,13 +87,16 @@ class SessionDir:
 
 
 class TraceWriter:
-    """Appends events to trace.jsonl, one JSON object a line, secrets redacted."""
+    """Appends events to trace.jsonl, one JSON object a line, secrets redacted.
 
-    def __init__(self, directory: SessionDir) -> None:
+    `redactor` defaults to the environment's secrets and the user config's passthrough_env.
+    """
+
+    def __init__(self, directory: SessionDir, redactor: Redactor | None = None) -> None:
         self._directory = directory
         self._file: Any = None  # opened on the first event, so a session that never ran leaves nothing
         self._closed = False
-        self._redact = Redactor()
+        self._redact = redactor if redactor is not None else default_redactor()
 
     def write(self, event: Event) -> None:
         if event.type in _NOT_TRACED or self._closed:
@@ -114,7 +104,9 @@ class TraceWriter:
         if self._file is None:
             self._directory.path.mkdir(parents=True, exist_ok=True)
             self._file = self._directory.trace_path.open("a", encoding="utf-8")
-        self._file.write(self._redact(event.model_dump_json()) + "\n")
+        # Strings are redacted before they are JSON-escaped: the line stays valid JSON.
+        data = self._redact.data(event.model_dump(mode="json"))
+        self._file.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
 
     def close(self) -> None:

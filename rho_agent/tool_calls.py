@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rho_agent.backends.base import Workspace
 from rho_agent.events import ApprovalRequested, Event, ToolCallFinished, ToolCallStarted, ToolDenied
 from rho_agent.permissions.profile import ApprovalMode, Profile
 from rho_agent.tools.base import Approver, Tool, ToolContext, ToolResult
@@ -18,7 +19,9 @@ from rho_agent.tools.base import Approver, Tool, ToolContext, ToolResult
 Emit = Callable[[Event], Awaitable[None]]
 
 
-def approval_reason(profile: Profile, tool: Tool, tool_input: dict[str, Any], working_dir: str) -> str | None:
+async def approval_reason(
+    profile: Profile, tool: Tool, tool_input: dict[str, Any], workspace: Workspace
+) -> str | None:
     """Why this call needs the user's approval under `profile`, or None."""
     mode = profile.approvals
     if mode is ApprovalMode.none:
@@ -35,9 +38,19 @@ def approval_reason(profile: Profile, tool: Tool, tool_input: dict[str, Any], wo
 
         return dangerous_reason(str(tool_input.get("command", "")))
     path = tool_input.get("path")
-    if isinstance(path, str) and path.startswith("/") and not (path + "/").startswith(working_dir.rstrip("/") + "/"):
-        return f"writes outside the working directory ({path})"
-    return None
+    return await _outside_working_dir(workspace, path) if isinstance(path, str) else None
+
+
+async def _outside_working_dir(workspace: Workspace, path: str) -> str | None:
+    """Why writing `path` leaves the working dir, or None. Both are compared as real paths
+    (`..` and symlinks resolved, the working dir's own too): never as the strings given."""
+    target, root = await asyncio.gather(
+        workspace.real_path(path), workspace.real_path(workspace.working_dir)
+    )
+    if target == root or target.startswith(root.rstrip("/") + "/"):
+        return None
+    shown = path if target == path else f"{path}, which leads to {target}"
+    return f"writes outside the working directory ({shown})"
 
 
 class ToolCallRunner:
@@ -76,8 +89,10 @@ class ToolCallRunner:
             reason = f"Unknown tool '{name}'. Available tools: {', '.join(self._tools)}."
             await self._emit(ToolDenied(id=call_id, name=name, reason=reason))
             return tool_result(call_id, reason, is_error=True)
-        reason = approval_reason(self._ctx.profile, tool, tool_input, self._ctx.workspace.working_dir)
-        if reason is not None and not self._auto_approve:
+        reason = None
+        if not self._auto_approve:  # resolving paths may cost a round trip: only when it matters
+            reason = await approval_reason(self._ctx.profile, tool, tool_input, self._ctx.workspace)
+        if reason is not None:
             await self._emit(ApprovalRequested(id=call_id, name=name, input=tool_input, reason=reason))
             if self._approver is None:
                 denial = (

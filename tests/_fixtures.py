@@ -78,3 +78,18 @@ def snapshot(root: Path) -> dict[str, bytes]:
             continue
         out[str(rel)] = path.read_bytes() if path.is_file() and not path.is_symlink() else b"<dir-or-link>"
     return out
+
+
+def pids_running(token: str) -> list[int]:
+    """Host pids of processes whose command line holds `token` (a command in a PID
+    namespace cannot tell the host its pid, so tests mark it with a unique argument)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if token.encode() in cmdline.split(b"\0"):
+                found.append(int(entry.name))
+    return found

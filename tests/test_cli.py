@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from _fixtures import run_cli
+from _fixtures import pids_running, run_cli
 
 from rho_agent.events import parse_event
 from rho_agent.testing.fake_anthropic import FakeAnthropic, fault, reply, text, tool_call
@@ -128,7 +128,8 @@ def test_system_prompt_file_with_vars(project: Path, tmp_path: Path) -> None:
 
 def test_sigint_cancels_a_one_shot_run(project: Path) -> None:
     pid_file = project / "pid"
-    script = [reply(tool_call("bash", {"command": f"echo $$ > {pid_file}; sleep 60"})), reply(text("unused"))]
+    token = f"60.{time.monotonic_ns()}"  # `sleep 60.<n>`: findable on the host from its arguments
+    script = [reply(tool_call("bash", {"command": f"echo $$ > {pid_file}; sleep {token}"})), reply(text("unused"))]
     with FakeAnthropic(script) as fake:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rho_agent", "main", "--profile", "developer", "--yes", "--working-dir",
@@ -137,19 +138,14 @@ def test_sigint_cancels_a_one_shot_run(project: Path) -> None:
             stderr=subprocess.PIPE, text=True,
         )
         deadline = time.monotonic() + 30
-        while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        while not pids_running(token) and time.monotonic() < deadline:
             time.sleep(0.05)
-        pid = int(pid_file.read_text())
+        assert pids_running(token)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    try:
-        os.kill(pid, 0)
-        alive = True
-    except ProcessLookupError:
-        alive = False
-    assert not alive, "the bash command must be killed on cancel"
+    assert pids_running(token) == [], "the bash command must be killed on cancel"
 
 
 def test_sessions_list_show_export(project: Path) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from pathlib import Path
 
 import pytest
+from _fixtures import pids_running
 
 from rho_agent import Agent, AgentConfig, Session
 from rho_agent.events import parse_event
@@ -144,25 +144,27 @@ async def test_permanent_401_is_a_clear_error(project: Path) -> None:
 
 async def test_cancel_during_long_bash_kills_it_and_keeps_history_valid(project: Path) -> None:
     pid_file = project / "pid"
-    script = [reply(tool_call("bash", {"command": f"echo $$ > {pid_file}; sleep 60"})), reply(text("unused"))]
+    token = f"60.{time.monotonic_ns()}"  # `sleep 60.<n>`: findable on the host from its arguments
+    script = [reply(tool_call("bash", {"command": f"echo $$ > {pid_file}; sleep {token}"})), reply(text("unused"))]
     with FakeAnthropic(script) as fake:
         async with Session(agent_for(fake, project)) as session:
             task = asyncio.create_task(session.run("wait"))
             for _ in range(200):
-                if pid_file.exists() and pid_file.read_text().strip():
+                if pids_running(token):
                     break
                 await asyncio.sleep(0.05)
-            pid = int(pid_file.read_text())
+            assert pids_running(token)
             session.cancel()
             result = await task
             assert result.status == "cancelled"
             assert_valid_history(session.history)
             last = session.history[-1]["content"][0]
             assert last["type"] == "tool_result" and last["is_error"] and "cancel" in last["content"]
-            with pytest.raises(ProcessLookupError):
-                for _ in range(50):
-                    os.kill(pid, 0)
-                    time.sleep(0.05)
+            for _ in range(50):
+                if not pids_running(token):
+                    break
+                time.sleep(0.05)
+            assert pids_running(token) == [], "the bash command must be killed on cancel"
 
 
 async def test_max_cost_stops_a_run(project: Path) -> None:

@@ -599,9 +599,9 @@ class CountingWorkspace(LocalWorkspace):
         self.calls += 1
         return await super().exec(command, **kwargs)
 
-    async def read_bytes(self, path: str) -> bytes:
+    async def read_bytes(self, path: str, **kwargs: Any) -> bytes:
         self.calls += 1
-        return await super().read_bytes(path)
+        return await super().read_bytes(path, **kwargs)
 
     async def write_bytes(self, path: str, data: bytes) -> None:
         self.calls += 1

@@ -9,8 +9,10 @@ so that it costs one round trip on a remote workspace and behaves the same every
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import posixpath
+import stat
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +30,27 @@ class ExecResult:
     exit_code: int
     output: str  # stdout and stderr, merged in the order they were written
     timed_out: bool = False
+
+
+class NotRegularFileError(OSError):
+    """A FIFO, device or socket where a file was expected. File reads refuse these at once:
+    opening a FIFO can block forever and a device like /dev/zero never ends."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"not a regular file but a {kind}", path)
+        #: What it is, in words: "named pipe (FIFO)", "character device", ...
+        self.kind = kind
+
+
+def special_file_kind(mode: int) -> str:
+    """What a file that is neither regular nor a directory is, from its `st_mode`."""
+    kinds = (
+        (stat.S_ISFIFO, "named pipe (FIFO)"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+    )
+    return next((kind for test, kind in kinds if test(mode)), "special file")
 
 
 class Workspace(ABC):
@@ -52,21 +75,38 @@ class Workspace(ABC):
         cwd: str | None = None,
         env: dict[str, str] | None = None,
         timeout: float | None = None,
+        confined: bool = True,
     ) -> ExecResult:
         """Run `command` with bash in `cwd` (default: working_dir).
 
         `env` is added to the workspace's base environment. On timeout the whole
         process group is killed and `timed_out` is set. Cancelling the awaiting task
-        kills the process too.
+        kills the process too. Every command a tool runs is `confined`: the OS enforces the
+        session profile's `Confinement` on it. rho-agent's own work for the user (setup
+        commands, extracting uploads, packing downloads) passes `confined=False`.
         """
 
     @abstractmethod
-    async def read_bytes(self, path: str) -> bytes:
-        """Contents of the file at absolute `path`. Raises FileNotFoundError / IsADirectoryError."""
+    async def read_bytes(self, path: str, *, limit: int | None = None) -> bytes:
+        """Contents of the regular file at `path`: the first `limit` bytes, or all of them.
+
+        Raises FileNotFoundError / IsADirectoryError / PermissionError, and
+        NotRegularFileError for a FIFO, device or socket, at once and without blocking on it.
+        Cancelling the awaiting task ends the read promptly.
+        """
 
     @abstractmethod
     async def write_bytes(self, path: str, data: bytes) -> None:
         """Write the file at absolute `path`, creating parent directories."""
+
+    async def real_path(self, path: str) -> str:
+        """Where `path` really leads: absolute, with `..` and every symlink resolved (in
+        parent directories too, and a dangling one to its target), as far as the path exists.
+
+        Permission checks compare these, never the strings the model gave. This default
+        only normalises the path; a backend that can see its filesystem resolves links.
+        """
+        return posixpath.normpath(self.resolve(path))
 
     async def close(self) -> None:
         """Release what the workspace holds. Safe to call twice."""

@@ -190,7 +190,9 @@ class DaytonaBackend:
 
         _check_credentials(self.config)  # no API key: MissingCredentialsError
         plan = await self._plan(request)  # bad uploads, Dockerfile, working dir: ConfigError
-        workspace = DaytonaWorkspace(self, plan, notify=request.notify)
+        workspace = DaytonaWorkspace(
+            self, plan, notify=request.notify, confinement=request.confinement
+        )
         if self.sandbox_id:
             try:
                 await workspace.attach(self.sandbox_id)

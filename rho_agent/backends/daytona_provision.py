@@ -150,6 +150,7 @@ class Provisioning(_Base):
             f"{{ sudo -n mkdir -p {q} && sudo -n chown \"$(id -u):$(id -g)\" {q}; }}",
             cwd="/",
             timeout=60,
+            confined=False,
         )
         if result.exit_code != 0:
             raise SandboxError(f"Could not create the working directory {self.working_dir}: {result.output.strip()}")

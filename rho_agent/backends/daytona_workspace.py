@@ -4,7 +4,7 @@
                   ▲ exec / read_bytes / write_bytes / get_sandbox() wait for it
     close() ─► cancel provisioning if still running ─► delete the sandbox (unless keep)
 
-Each primitive is one toolbox request: `exec` → POST /process/execute, `read_bytes` → one
+Each primitive is one toolbox request: `exec` → POST /process/execute, `read_bytes` → one streamed
 bulk-download, `write_bytes` → one bulk-upload. Gateway errors (429/502/503/504) are retried
 for every call; other 5xx and dropped connections only for calls that are safe to repeat
 (everything but `exec`). A sandbox that stopped while idle is started again once; one that
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import importlib
 import math
 import shlex
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rho_agent.backends.base import ExecResult, Notify, Workspace
+from rho_agent.backends.base import ExecResult, Notify, NotRegularFileError, Workspace
 from rho_agent.backends.daytona_errors import (
     GONE_STATES,
     RETRIES,
@@ -44,11 +45,25 @@ from rho_agent.backends.daytona_errors import (
 from rho_agent.backends.daytona_provision import Provisioning
 from rho_agent.backends.transfer import Upload
 from rho_agent.errors import ConfigError, SandboxError
+from rho_agent.sandbox import remote as remote_sandbox
+from rho_agent.sandbox.confinement import UNCONFINED, Confinement
 
 if TYPE_CHECKING:
     from rho_agent.backends.daytona import DaytonaBackend
 
 T = TypeVar("T")
+
+#: Seconds a file download may stay silent before `read_bytes` asks what the path is: the
+#: daemon opens whatever it is asked for, and opening a FIFO blocks it without an answer.
+STALL_SECONDS = 2.0
+#: `FileMode.String()` letters (the daemon is written in Go) of files that are not regular.
+_GO_SPECIAL_LETTERS = (
+    ("p", "named pipe (FIFO)"),
+    ("S", "socket"),
+    ("c", "character device"),  # Go marks a character device "Dc"
+    ("D", "block device"),
+    ("?", "special file"),
+)
 
 
 
@@ -70,9 +85,19 @@ class Plan:
 class DaytonaWorkspace(Provisioning, Workspace):
     kind = "daytona"
 
-    def __init__(self, backend: DaytonaBackend, plan: Plan, *, notify: Notify | None = None) -> None:
+    def __init__(
+        self,
+        backend: DaytonaBackend,
+        plan: Plan,
+        *,
+        notify: Notify | None = None,
+        confinement: Confinement = UNCONFINED,
+    ) -> None:
         self.backend = backend
         self.plan = plan
+        #: What the session's profile lets a tool's command do inside the sandbox.
+        self.confinement = confinement
+        self._warned_unconfined = False
         #: The SDK's `AsyncDaytona`, made when provisioning starts.
         self.client: Any = None
         self.working_dir = plan.working_dir
@@ -200,6 +225,7 @@ class DaytonaWorkspace(Provisioning, Workspace):
         cwd: str | None = None,
         env: dict[str, str] | None = None,
         timeout: float | None = None,
+        confined: bool = True,
     ) -> ExecResult:
         await self.ready()
         from daytona.common.errors import DaytonaProcessExecutionTimeoutError
@@ -208,7 +234,10 @@ class DaytonaWorkspace(Provisioning, Workspace):
         limit = float(timeout) if timeout else self.backend.request_timeout
         seconds = max(1, math.ceil(limit))
         cancel_flag = f"/tmp/.rho-agent-cancel-{uuid.uuid4().hex}"
-        script = _wrap(command, cwd, seconds, cancel_flag)
+        confine = ""
+        if confined and remote_sandbox.needs_confinement(self.confinement):
+            confine = remote_sandbox.script_prefix(self.confinement, cwd)
+        script = _wrap(command, cwd, seconds, cancel_flag, confine)
         sandbox = self.sandbox
         started = time.monotonic()
         try:
@@ -225,24 +254,93 @@ class DaytonaWorkspace(Provisioning, Workspace):
             raise
         code = response.exit_code if response.exit_code is not None else 1
         timed_out = code == 137 and time.monotonic() - started >= limit - 0.5
-        return ExecResult(exit_code=code, output=response.result or "", timed_out=timed_out)
+        output = await self._unless_unconfined(response.result or "")
+        return ExecResult(exit_code=code, output=output, timed_out=timed_out)
+
+    async def _unless_unconfined(self, output: str) -> str:
+        """Strip the remote script's "ran unconfined" line, warning once per session."""
+        mark = remote_sandbox.NO_SANDBOX_MARK
+        if not output.startswith(mark):
+            return output
+        line, _, rest = output.partition("\n")
+        if not self._warned_unconfined:
+            self._warned_unconfined = True
+            reason = line[len(mark) :].strip()
+            await self._notify(
+                f"WARNING: no OS sandbox in the Daytona sandbox: {reason}. Shell commands run "
+                "UNCONFINED there: the profile's limits rest on rho-agent's own checks only."
+            )
+        return rest
 
     async def _cancel_remote(self, sandbox: Any, cancel_flag: str) -> None:
         """Best effort: make the abandoned command's watcher kill it (one short exec)."""
         with contextlib.suppress(Exception):
             await asyncio.wait_for(sandbox.process.exec(f"touch {shlex.quote(cancel_flag)}", timeout=5), 10)
 
-    async def read_bytes(self, path: str) -> bytes:
+    async def read_bytes(self, path: str, *, limit: int | None = None) -> bytes:
         await self.ready()
         path = self.resolve(path)
         seconds = math.ceil(self.backend.request_timeout)
-        data = await self._call(
+        return await self._call(
             f"read {path}",
-            lambda: self.sandbox.fs.download_file(path, seconds),
+            lambda: self._read_head(path, limit, seconds),
             idempotent=True,
             path=path,
         )
-        return bytes(data or b"")
+
+    async def _read_head(self, path: str, limit: int | None, seconds: int) -> bytes:
+        """One streamed download, closed once it has `limit` bytes. The daemon opens whatever
+        it is asked for (opening a FIFO blocks it), so a download that stays silent for
+        STALL_SECONDS, or fails, is followed by one `get_file_info` that refuses what is not
+        a regular file."""
+        from daytona.common.errors import DaytonaError
+
+        download = asyncio.ensure_future(_download_head(self.sandbox.fs, path, limit, seconds))
+        try:
+            done, _ = await asyncio.wait({download}, timeout=STALL_SECONDS)
+            if not done:
+                await self._regular_file_info(path)
+            return await download
+        except DaytonaError as exc:
+            if status_of(exc) not in (None, 400):
+                raise
+            info = await self._regular_file_info(path)
+            if info is not None and info.size == 0:
+                return b""  # the SDK's stream takes an empty file for a failure
+            raise
+        finally:
+            await _stop(download)
+
+    async def _regular_file_info(self, path: str) -> Any:
+        """The SDK's FileInfo for `path` (None if it cannot be had); raises NotRegularFileError,
+        IsADirectoryError or FileNotFoundError if it is not a regular file."""
+        from daytona.common.errors import DaytonaError, DaytonaNotFoundError
+
+        try:
+            info = await asyncio.wait_for(
+                self.sandbox.fs.get_file_info(path), self.backend.request_timeout
+            )
+        except DaytonaNotFoundError:  # a daemon whose download error says only "invalid"
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", path) from None
+        except (DaytonaError, TimeoutError):
+            return None
+        kind = _special_kind(str(info.mode or ""))
+        if kind is not None:
+            raise NotRegularFileError(path, kind)
+        if info.is_dir:
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        return info
+
+    async def real_path(self, path: str) -> str:
+        """One exec of `realpath -m` (`readlink -m` where only that exists); the normalised
+        path if neither works. Unconfined: an OS sandbox may hide what a link points to."""
+        path = self.resolve(path)
+        q = shlex.quote(path)
+        result = await self.exec(
+            f"realpath -m -- {q} 2>/dev/null || readlink -m -- {q}", cwd="/", confined=False
+        )
+        real = result.output.removesuffix("\n")
+        return real if result.exit_code == 0 and real.startswith("/") else path
 
     async def write_bytes(self, path: str, data: bytes) -> None:
         await self.ready()
@@ -376,18 +474,21 @@ class DaytonaWorkspace(Provisioning, Workspace):
 
 
 
-def _wrap(command: str, cwd: str, seconds: int, cancel_flag: str) -> str:
+def _wrap(command: str, cwd: str, seconds: int, cancel_flag: str, confine: str = "") -> str:
     """The script sent to the daemon's shell: cd, then `bash -c` under `timeout -s KILL`
     (which kills the whole process group, like the local workspace), stdin empty.
 
     A watcher kills that process group when `cancel_flag` appears: the daemon does not
     stop a command when its HTTP request is abandoned, so a cancelled call touches the
-    flag with a second, short exec (see `DaytonaWorkspace._cancel_remote`)."""
+    flag with a second, short exec (see `DaytonaWorkspace._cancel_remote`).
+
+    `confine` (from `rho_agent.sandbox.remote`) sets "$@" to the OS sandbox's command prefix."""
     q = shlex.quote
     return (
         f"cd -- {q(cwd)} 2>/dev/null || {{ echo {q(f'bash: cd: {cwd}: No such directory')}; exit 1; }}\n"
-        f"if command -v timeout >/dev/null 2>&1; then timeout -s KILL {seconds} bash -c {q(command)} </dev/null &\n"
-        f"else setsid bash -c {q(command)} </dev/null & fi\n"
+        f"set --\n{confine}"
+        f'if command -v timeout >/dev/null 2>&1; then timeout -s KILL {seconds} "$@" bash -c {q(command)} </dev/null &\n'
+        f'else setsid "$@" bash -c {q(command)} </dev/null & fi\n'
         "pid=$!\n"
         f"( while [ ! -e {q(cancel_flag)} ]; do sleep 0.2; done; rm -f {q(cancel_flag)}; "
         "kill -KILL -- -$pid 2>/dev/null || kill -KILL $pid ) >/dev/null 2>&1 </dev/null &\n"
@@ -398,16 +499,46 @@ def _wrap(command: str, cwd: str, seconds: int, cancel_flag: str) -> str:
     )
 
 
+async def _download_head(fs: Any, path: str, limit: int | None, seconds: int) -> bytes:
+    """The first `limit` bytes (or all) of `path`, streamed. Leaving the stream early closes
+    the connection, so the rest is never sent. The SDK does not translate errors raised while
+    streaming: they become DaytonaErrors here, for `_call` to retry or report."""
+    import aiohttp
+    from daytona.common.errors import (
+        DaytonaConnectionError,
+        DaytonaConnectionTimeoutError,
+        create_daytona_error,
+    )
+
+    data = bytearray()
+    try:
+        stream = await fs.download_file_stream(path, timeout=seconds)
+        try:
+            async for chunk in stream:
+                data += chunk
+                if limit is not None and len(data) >= limit:
+                    break
+        finally:
+            await stream.aclose()
+    except aiohttp.ClientResponseError as exc:
+        message = f"Failed to download file: {exc.message}"
+        raise create_daytona_error(message, status_code=exc.status) from exc
+    except aiohttp.ClientError as exc:
+        raise DaytonaConnectionError(f"Failed to download file: {exc}") from exc
+    except TimeoutError as exc:  # the download's own `timeout` (aiohttp's total)
+        raise DaytonaConnectionTimeoutError(f"Failed to download file: {path} timed out") from exc
+    return bytes(data[:limit])
 
 
+async def _stop(task: asyncio.Future[Any]) -> None:
+    """Cancel `task` and wait until it has ended, its outcome taken (no "never retrieved")."""
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()
 
 
-
-
-
-
-
-
-
-
-
+def _special_kind(mode: str) -> str | None:
+    """What a Go-style mode string ("prw-r--r--", "Dcrw-rw-rw-") says a non-regular file is."""
+    letters = mode[:-9]  # the type letters before rwxrwxrwx
+    return next((kind for letter, kind in _GO_SPECIAL_LETTERS if letter in letters), None)

@@ -2,27 +2,39 @@
 
 Every command gets its own process group so a timeout or a cancel kills everything it
 started, and an environment without credentials (`scrubbed_environ`) unless the user
-passed a variable through on purpose.
+passed a variable through on purpose. A workspace opened for a session runs every
+command in the OS sandbox its profile's `Confinement` asks for (`rho_agent.sandbox`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import secrets
 import shutil
 import signal
 import stat
 import subprocess
-from pathlib import Path
+import sys
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from rho_agent._util import scrubbed_environ
-from rho_agent.backends.base import ExecResult, Workspace
+from rho_agent.backends.base import ExecResult, NotRegularFileError, Workspace, special_file_kind
+from rho_agent.sandbox import UNCONFINED, Confinement, Sandbox, allowed_env
+from rho_agent.sandbox.launcher import Notify
 
 #: Bytes of output kept from the start and from the end of one command; the middle of
 #: anything larger is dropped (and said so) so a runaway command cannot eat the memory.
 KEEP_HEAD_BYTES = 4 * 1024 * 1024
 KEEP_TAIL_BYTES = 4 * 1024 * 1024
+#: Bytes a file read asks for at a time; a cancelled read stops between two of them.
+READ_CHUNK_BYTES = 1024 * 1024
+
+T = TypeVar("T")
 
 
 class _Collector(asyncio.SubprocessProtocol):
@@ -93,16 +105,24 @@ class LocalWorkspace(Workspace):
         *,
         env: dict[str, str] | None = None,
         passthrough_env: list[str] | tuple[str, ...] = (),
+        confinement: Confinement = UNCONFINED,
+        notify: Notify | None = None,
     ) -> None:
         self.working_dir = os.path.abspath(os.fspath(working_dir))
         self.env = dict(env or {})
         self.passthrough_env = tuple(passthrough_env)
+        self.sandbox = Sandbox(confinement, self.working_dir, notify)
 
     def __repr__(self) -> str:
         return f"LocalWorkspace({self.working_dir!r})"
 
     def _environ(self, env: dict[str, str] | None) -> dict[str, str]:
         merged = scrubbed_environ(self.passthrough_env)
+        if self.sandbox.confinement.clear_env:
+            # Only an allowlist, plus what the user passed through on purpose: nothing
+            # inherited (BASH_ENV, GIT_EXTERNAL_DIFF, LD_PRELOAD...) makes a program load code.
+            passed = {k: v for k, v in merged.items() if k in self.passthrough_env}
+            merged = {**allowed_env(merged), **passed}
         merged.update(self.env)
         merged.update(env or {})
         return merged
@@ -114,18 +134,21 @@ class LocalWorkspace(Workspace):
         cwd: str | None = None,
         env: dict[str, str] | None = None,
         timeout: float | None = None,
+        confined: bool = True,
     ) -> ExecResult:
         cwd = self.resolve(cwd) if cwd else self.working_dir
         if not os.path.isdir(cwd):
             return ExecResult(exit_code=1, output=f"bash: cd: {cwd}: No such directory")
         # Found on our own PATH, so a workspace PATH without bash still runs commands.
         bash = shutil.which("bash") or "/bin/bash"
+        argv = [bash, "-c", command]
+        if confined:
+            await self.sandbox.prepare()  # SandboxUnavailable when the profile requires one
+            argv = self.sandbox.wrap(argv, cwd)
         loop = asyncio.get_running_loop()
         transport, proto = await loop.subprocess_exec(
             lambda: _Collector(loop),
-            bash,
-            "-c",
-            command,
+            *argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -166,8 +189,19 @@ class LocalWorkspace(Workspace):
             code = 128 - code
         return ExecResult(exit_code=code, output=proto.output(), timed_out=timed_out)
 
-    async def read_bytes(self, path: str) -> bytes:
-        return await asyncio.to_thread(Path(self.resolve(path)).read_bytes)
+    async def close(self) -> None:
+        self.sandbox.close()
+
+    async def read_bytes(self, path: str, *, limit: int | None = None) -> bytes:
+        stop = threading.Event()
+        try:
+            return await _off_loop(_read_regular, self.resolve(path), limit, stop)
+        finally:
+            stop.set()  # a cancelled read ends at its next chunk
+
+    async def real_path(self, path: str) -> str:
+        resolved = self.resolve(path)
+        return await _off_loop(lambda: os.path.realpath(resolved))
 
     async def write_bytes(self, path: str, data: bytes) -> None:
         await asyncio.to_thread(_atomic_write, self.resolve(path), data)
@@ -202,3 +236,58 @@ def _atomic_write(path: str, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _read_regular(path: str, limit: int | None, stop: threading.Event) -> bytes:
+    """The first `limit` bytes (or all) of the regular file at `path`, refusing anything else
+    before reading: a FIFO would block, a device may never end."""
+    _require_regular(os.stat(path).st_mode, path)  # before opening: opening can have effects
+    # O_NONBLOCK: should a FIFO have replaced the file since the stat, opening it cannot hang.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        _require_regular(os.fstat(fd).st_mode, path)
+        chunks: list[bytes] = []
+        left = sys.maxsize if limit is None else limit
+        while left > 0 and not stop.is_set():
+            chunk = os.read(fd, min(left, READ_CHUNK_BYTES))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _require_regular(mode: int, path: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+    if not stat.S_ISREG(mode):
+        raise NotRegularFileError(path, special_file_kind(mode))
+
+
+async def _off_loop(fn: Callable[..., T], *args: object) -> T:
+    """`fn(*args)` in a daemon thread of its own. Unlike `asyncio.to_thread`, a call stuck in
+    the kernel (a hung network filesystem) then holds up neither a cancel, the event loop's
+    shutdown nor the interpreter's exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():  # cancelled meanwhile
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            result, error = fn(*args), None
+        except BaseException as exc:
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=work, name="rho-agent-file", daemon=True).start()
+    return await future

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 from rho_agent._util import did_you_mean
 from rho_agent.backends.base import Workspace
 from rho_agent.errors import ConfigError
+from rho_agent.sandbox.confinement import UNCONFINED, Confinement
 
 Notify = Callable[[str], Awaitable[None]]
 
@@ -26,6 +27,8 @@ class OpenRequest:
     working_dir: str | None
     passthrough_env: tuple[str, ...] = ()
     notify: Notify | None = None
+    #: What the profile lets every command do; the workspace has the OS enforce it.
+    confinement: Confinement = UNCONFINED
 
 
 @runtime_checkable
@@ -50,7 +53,13 @@ class LocalBackend:
         working_dir = Path(request.working_dir or ".").expanduser().resolve()
         if not working_dir.is_dir():
             raise ConfigError(f"Working directory does not exist: {working_dir}")
-        return LocalWorkspace(working_dir, env=self.env, passthrough_env=list(request.passthrough_env))
+        return LocalWorkspace(
+            working_dir,
+            env=self.env,
+            passthrough_env=list(request.passthrough_env),
+            confinement=request.confinement,
+            notify=request.notify,
+        )
 
 
 def _daytona() -> Any:

@@ -26,7 +26,7 @@ import tarfile
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from rho_agent.errors import ConfigError, SandboxError
@@ -42,18 +42,37 @@ SKIP_DIRS = frozenset(
      ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 )  # fmt: skip
 
-#: Files that usually hold credentials: left out of uploaded directories unless named on purpose.
+# Credentials are left out of uploaded directories unless named on purpose (`--upload FILE:...`).
+# The lists follow the default locations each tool documents for its logins and keys, and the
+# default path rules of secret scanners (gitleaks, trufflehog): dotenv files; SSH keys; TLS/Java
+# keystores; netrc, pip, npm and git logins; GitHub CLI (`~/.config/gh/hosts.yml`); Docker
+# (`~/.docker/config.json`, legacy `~/.dockercfg`); PostgreSQL libpq (`~/.pgpass`); MySQL
+# (`~/.my.cnf`); HashiCorp Vault (`~/.vault-token`); Apple App Store Connect / APNs keys
+# (`AuthKey_*.p8`); Cargo (`~/.cargo/credentials[.toml]`); kubectl (`~/.kube/`, kubeconfig files);
+# GnuPG (`~/.gnupg/`, `private-keys-v1.d/`, `secring.*`, exported `*.asc` keys); Terraform
+# (`*.tfvars`, `*.tfstate`, `*.tfstate.backup`, `~/.terraform.d/credentials.tfrc.json`); cloud
+# CLIs (`~/.aws/`, `~/.azure/`, gcloud's `application_default_credentials.json`, `.boto`, `.s3cfg`).
+
+#: File names that hold credentials wherever they are.
 SECRET_FILES = (
     ".env", ".env.*", ".envrc", "*.env",
-    "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.pem", "*.key", "*.p12", "*.pfx",
+    "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.pem", "*.key", "*.p12", "*.pfx", "*.p8",
     "*.jks", "*.keystore", "*.ppk", "*.kdbx",
     ".netrc", ".pypirc", ".npmrc", ".git-credentials", ".htpasswd",
+    ".pgpass", ".my.cnf", ".vault-token", ".dockercfg", ".boto", ".s3cfg",
     "credentials", "credentials.json", "*.credentials.json", "service-account*.json",
+    "credentials.toml", "credentials.tfrc.json", "application_default_credentials.json",
+    "kubeconfig", "kubeconfig.*", "*.kubeconfig",
+    "*.asc", "secring.*",
+    "*.tfvars", "*.tfvars.json", "*.tfstate", "*.tfstate.*",
 )  # fmt: skip
+#: Ordinary file names that hold credentials only in one tool's directory: the last parts of
+#: the path inside the uploaded directory (a `config.json` elsewhere is uploaded).
+SECRET_PATHS = (".docker/config.json", "gh/hosts.yml", "gh/hosts.yaml")
 #: Templates that look like secrets by name but are meant to be shared.
 SECRET_TEMPLATES = (".env.example", ".env.sample", ".env.template", ".env.dist")
-#: Directories that hold credentials (ssh keys, cloud logins).
-SECRET_DIRS = frozenset({".ssh", ".aws", ".gnupg", ".azure", ".kube"})
+#: Directories that hold credentials (ssh and gpg keys, cloud and cluster logins).
+SECRET_DIRS = frozenset({".ssh", ".aws", ".gnupg", ".azure", ".kube", "private-keys-v1.d"})
 
 #: Archives at least this big report progress while they upload.
 PROGRESS_BYTES = 8 * 1024 * 1024
@@ -223,10 +242,25 @@ def _outer_gitignores(root: Path) -> _IgnoreStack:
     return stack
 
 
-def is_secret(name: str) -> bool:
-    if name in SECRET_TEMPLATES:
+def is_secret(path: str, *, is_dir: bool = False) -> bool:
+    """Whether `path` (relative to the uploaded directory, or a bare name) holds credentials."""
+    parts = PurePosixPath(path).parts
+    if not parts:
         return False
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in SECRET_FILES)
+    if is_dir:
+        return parts[-1] in SECRET_DIRS
+    if parts[-1] in SECRET_TEMPLATES:
+        return False
+    return any(_tail_matches(parts, pattern) for pattern in (*SECRET_FILES, *SECRET_PATHS))
+
+
+def _tail_matches(parts: tuple[str, ...], pattern: str) -> bool:
+    """`a/b.json` matches a path whose last two parts are `a` and `b.json`."""
+    wanted = pattern.split("/")
+    if len(parts) < len(wanted):
+        return False
+    tail = parts[len(parts) - len(wanted) :]
+    return all(fnmatch.fnmatchcase(part, glob) for part, glob in zip(tail, wanted, strict=True))
 
 
 # ------------------------------------------------------------------ packing
@@ -296,7 +330,7 @@ def _walk(root: Path, report: PackReport) -> Iterator[tuple[Path, str]]:
             if is_dir and (entry.name in SKIP_DIRS):
                 report.skipped_dirs.append(entry.name + "/")
                 continue
-            if (is_dir and entry.name in SECRET_DIRS) or (not is_dir and is_secret(entry.name)):
+            if is_secret(rel, is_dir=is_dir):
                 report.secrets.append(rel + ("/" if is_dir else ""))
                 continue
             if rules.ignored(path, is_dir):
@@ -396,7 +430,7 @@ async def send(ws: Workspace, packed: Packed, *, notify: Notify | None = None) -
         remote = f"/tmp/.rho-upload-{secrets.token_hex(6)}.tar.gz"
         big = packed.report.archive_bytes >= PROGRESS_BYTES
         await ws.put_file(packed.archive, remote, notify=notify if big else None)
-        result = await ws.exec(extract_command(remote, packed.uploads), cwd="/", timeout=600)
+        result = await ws.exec(extract_command(remote, packed.uploads), cwd="/", timeout=600, confined=False)
         if result.exit_code != 0:
             raise SandboxError(
                 f"Unpacking the upload in the sandbox failed (exit {result.exit_code}): "
@@ -430,6 +464,7 @@ async def download(ws: Workspace, remote: str, local: str | os.PathLike[str]) ->
         f"elif [ -e {q(remote)} ]; then echo file; else echo none; fi",
         cwd="/",
         timeout=600,
+        confined=False,
     )
     kind = probe.output.strip().splitlines()[-1:] or [""]
     if kind[0] == "none":
@@ -449,7 +484,7 @@ async def download(ws: Workspace, remote: str, local: str | os.PathLike[str]) ->
     finally:
         archive.unlink(missing_ok=True)
         try:
-            await ws.exec(f"rm -f {q(tmp)}", cwd="/", timeout=60)
+            await ws.exec(f"rm -f {q(tmp)}", cwd="/", timeout=60, confined=False)
         except Exception:  # the archive is in /tmp; leaving it is harmless
             pass
     return target

@@ -128,16 +128,20 @@ def _run_one_shot(
     agent: Any, prompt: str, *, resume: str | None, output_format: OutputFormat, downloads: list[Any] | None = None
 ) -> int:
     from rho_agent.cli.render import JsonlRenderer, QuietRenderer, TextRenderer, result_json
+    from rho_agent.redact import default_redactor
     from rho_agent.session import Session
 
+    # Secrets are hidden in every format; variables passed to tools on purpose are secrets too.
+    redactor = default_redactor(agent.passthrough_env)
     renderer = {
         OutputFormat.text: TextRenderer,
         OutputFormat.jsonl: JsonlRenderer,
         OutputFormat.json: QuietRenderer,
-    }[output_format]()
+    }[output_format](redactor=redactor)
 
     async def go() -> int:
-        approver = _tty_approver() if sys.stdin.isatty() and not agent.config.auto_approve else None
+        asks = sys.stdin.isatty() and not agent.config.auto_approve
+        approver = _tty_approver(redactor) if asks else None
         main_task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         # Ctrl-C and SIGTERM cancel the run; the session still closes (and deletes a sandbox).
@@ -149,7 +153,7 @@ def _run_one_shot(
             if downloads and failure is None and result.status != "cancelled":
                 await _download_all(session, downloads)
         if output_format is OutputFormat.json:
-            print(result_json(result))
+            print(result_json(result, redactor))
         elif output_format is OutputFormat.text and result.text and not result.text.endswith("\n"):
             print()
         if failure is not None:
@@ -163,12 +167,13 @@ def _run_one_shot(
         return 130
 
 
-def _tty_approver() -> Any:
+def _tty_approver(redactor: Any) -> Any:
     async def approve(name: str, tool_input: dict[str, Any]) -> bool:
         from rho_agent.cli.render import summarize_call
 
         loop = asyncio.get_running_loop()
-        sys.stderr.write(f"\n  ? approve {summarize_call(name, tool_input, width=200)} [y/N] ")
+        summary = summarize_call(name, tool_input, width=200, redactor=redactor)
+        sys.stderr.write(f"\n  ? approve {summary} [y/N] ")
         sys.stderr.flush()
         answer = await loop.run_in_executor(None, sys.stdin.readline)
         return answer.strip().lower() in ("y", "yes")

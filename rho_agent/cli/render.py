@@ -1,10 +1,13 @@
-"""Terminal renderers: small functions over events. Data to stdout, progress to stderr."""
+"""Terminal renderers: small functions over events. Data to stdout, progress to stderr.
+
+Every renderer hides secret values (`rho_agent.redact`) in what it prints, streamed text too.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from rho_agent.events import (
     ApprovalRequested,
@@ -17,15 +20,19 @@ from rho_agent.events import (
     ToolCallStarted,
     ToolDenied,
 )
+from rho_agent.redact import EventRedactor, Redactor, default_redactor
 
 
-def summarize_call(name: str, tool_input: dict[str, Any], width: int = 80) -> str:
-    """`bash: pytest -q` — the one argument a person wants to see."""
+def summarize_call(
+    name: str, tool_input: dict[str, Any], width: int = 80, redactor: Redactor | None = None
+) -> str:
+    """`bash: pytest -q` — the one argument a person wants to see (secrets hidden)."""
     key = {"bash": "command", "grep": "pattern", "glob": "pattern"}.get(name)
     value = tool_input.get(key) if key else None
     if value is None:
         value = tool_input.get("path") or tool_input.get("query") or tool_input.get("sql") or ""
-    text = " ".join(str(value).split())
+    redact = redactor if redactor is not None else default_redactor()
+    text = redact(" ".join(str(value).split()))
     return f"{name}: {text[: width - 3] + '...' if len(text) > width else text}" if text else name
 
 
@@ -40,9 +47,12 @@ def format_usage(finished: RunFinished) -> str:
 class TextRenderer:
     """Streams the answer to stdout and a line per tool call (with a spinner on a TTY) to stderr."""
 
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(
+        self, out: TextIO | None = None, err: TextIO | None = None, redactor: Redactor | None = None
+    ) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
+        self._redact = EventRedactor(redactor)
         self._status: Any = None
         self._at_line_start = True
         if self.err.isatty():
@@ -76,13 +86,18 @@ class TextRenderer:
         self.err.flush()
 
     def __call__(self, event: Event) -> None:
+        for shown in self._redact(event):
+            self._render(shown)
+
+    def _render(self, event: Event) -> None:
         if isinstance(event, TextDelta):
             self._spin(None)
             self.out.write(event.text)
             self.out.flush()
             self._at_line_start = event.text.endswith("\n")
         elif isinstance(event, ToolCallStarted):
-            self._progress(f"  → {summarize_call(event.name, event.input)}")
+            summary = summarize_call(event.name, event.input, redactor=self._redact.redactor)
+            self._progress(f"  → {summary}")
             self._spin(f"running {event.name}…")
         elif isinstance(event, ToolCallFinished):
             mark = "✗" if event.is_error else "✓"
@@ -111,19 +126,22 @@ class TextRenderer:
 class JsonlRenderer:
     """Every event as one JSON line on stdout (the trace schema)."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, redactor: Redactor | None = None) -> None:
         self.out = out or sys.stdout
+        self._redact = EventRedactor(redactor)
 
     def __call__(self, event: Event) -> None:
-        self.out.write(event.model_dump_json() + "\n")
+        for shown in self._redact(event):
+            self.out.write(shown.model_dump_json() + "\n")
         self.out.flush()
 
 
 class QuietRenderer:
     """For `--output-format json`: only progress lines on stderr; the result is printed at the end."""
 
-    def __init__(self) -> None:
-        self._text = TextRenderer(out=_NullWriter(), err=sys.stderr)
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        nowhere = cast(TextIO, _NullWriter())
+        self._text = TextRenderer(out=nowhere, err=sys.stderr, redactor=redactor)
 
     def __call__(self, event: Event) -> None:
         if not isinstance(event, TextDelta | RunFinished):
@@ -141,5 +159,6 @@ class _NullWriter:
         return False
 
 
-def result_json(result: Any) -> str:
-    return json.dumps(result.model_dump(mode="json"), indent=2)
+def result_json(result: Any, redactor: Redactor | None = None) -> str:
+    redact = redactor if redactor is not None else default_redactor()
+    return json.dumps(redact.data(result.model_dump(mode="json")), indent=2)

@@ -1,12 +1,19 @@
-"""`rho-agent sessions list|show|export`."""
+"""`rho-agent sessions list|show|export`.
+
+Traces are redacted when written; what these commands print is redacted again with today's
+secrets, so a trace written before a secret was set (or by an older version) does not leak it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rho_agent.redact import Redactor
 
 app = typer.Typer(help="Stored sessions: list, show, export.", no_args_is_help=True)
 
@@ -15,11 +22,22 @@ def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
 
+def _redacted_line(line: str, redact: Redactor) -> str:
+    """One trace line with its strings redacted (before escaping, so it stays valid JSON)."""
+    try:
+        data = json.loads(line)
+    except ValueError:  # a line cut short by a crash: plain text
+        return redact(line)
+    return json.dumps(redact.data(data), ensure_ascii=False, separators=(",", ":"))
+
+
 @app.command("list")
 def list_(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20) -> None:
     """Stored sessions, newest first."""
+    from rho_agent.redact import default_redactor
     from rho_agent.store import list_sessions
 
+    redact = default_redactor()
     sessions = list_sessions()[:limit]
     if not sessions:
         typer.echo("No sessions yet.", err=True)
@@ -27,19 +45,22 @@ def list_(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 
     for s in sessions:
         m = s.read_meta()
         cost = m.get("cost_usd") or 0.0
-        typer.echo(f"{s.id}  {_when(m.get('updated'))}  {m.get('status') or '-':<10} ${cost:.4f}  {m.get('title', '')[:60]}")
+        title, status = redact(m.get("title", ""))[:60], m.get("status") or "-"
+        typer.echo(f"{s.id}  {_when(m.get('updated'))}  {status:<10} ${cost:.4f}  {title}")
 
 
 @app.command()
 def show(session_id: Annotated[str, typer.Argument(metavar="ID", help="An id, a prefix, or 'latest'.")] = "latest") -> None:
     """The conversation of a session, readable."""
     from rho_agent.events import MessageAdded, RunFinished
+    from rho_agent.redact import default_redactor
     from rho_agent.store import find_session
 
     directory = find_session(session_id)
     meta = directory.read_meta()
     typer.echo(f"session {directory.id} · {meta.get('model')} · profile {meta.get('profile')} · backend {meta.get('backend')}")
-    for event in directory.events():
+    redact = default_redactor()
+    for event in map(redact.event, directory.events()):
         if isinstance(event, MessageAdded):
             for block in event.content:
                 kind = block.get("type")
@@ -63,13 +84,18 @@ def export(
 ) -> None:
     """Print a session's trace (jsonl) or its meta and messages (json) to stdout."""
     from rho_agent.errors import ConfigError
+    from rho_agent.redact import default_redactor
     from rho_agent.store import find_session, restore
 
     directory = find_session(session_id)
+    redact = default_redactor()
     if fmt == "jsonl":
-        typer.echo(directory.trace_path.read_text() if directory.trace_path.exists() else "", nl=False)
+        trace = directory.trace_path
+        lines = trace.read_text().splitlines() if trace.exists() else []
+        typer.echo("".join(_redacted_line(line, redact) + "\n" for line in lines), nl=False)
     elif fmt == "json":
         state = restore(directory)
-        typer.echo(json.dumps({"meta": directory.read_meta(), "messages": state.history}, indent=2))
+        exported = {"meta": directory.read_meta(), "messages": state.history}
+        typer.echo(json.dumps(redact.data(exported), indent=2))
     else:
         raise ConfigError(f"--format {fmt!r}: use jsonl or json.")

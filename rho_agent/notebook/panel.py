@@ -364,7 +364,9 @@ class Panel(W.VBox):
         async def go() -> Any:
             session = await nbs.start()
             target = shlex.quote(session.workspace.resolve(path))
-            return await session.workspace.exec(f"head -c {PREVIEW_CHARS * 4} -- {target}")
+            return await session.workspace.exec(
+                f"head -c {PREVIEW_CHARS * 4} -- {target}", confined=False
+            )
 
         result = self.registry.runner.run(go())
         if result.exit_code != 0:

@@ -3,7 +3,8 @@
 `RunView` only renders. `LiveDisplay` publishes it while the run goes, at most 10 times a
 second (a ticker on the runner loop, so bursts of text deltas cost one update), to any sink:
 a cell's display handle or a panel's HTML widget. Long output is capped in view; the full
-trace is on disk (the path is shown).
+trace is on disk (the path is shown). Secret values are hidden (`rho_agent.redact`) before
+anything is shown, since a notebook's outputs are saved with it and shared.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rho_agent.events import (
     ToolDenied,
 )
 from rho_agent.model.usage import Usage
+from rho_agent.redact import EventRedactor, Redactor
 
 #: Characters of streamed text and lines of tool log shown live; the rest is on disk.
 MAX_LIVE_TEXT = 3000
@@ -60,7 +62,10 @@ class ToolLine:
 class RunView:
     """The state of one run as the user sees it; feed it events with `on_event`."""
 
-    def __init__(self, prompt: str = "", trace_path: str | None = None) -> None:
+    def __init__(
+        self, prompt: str = "", trace_path: str | None = None, redactor: Redactor | None = None
+    ) -> None:
+        self._redact = EventRedactor(redactor)
         self.prompt = prompt
         self.trace_path = trace_path
         self.started = time.monotonic()
@@ -78,6 +83,10 @@ class RunView:
         self.model = ""
 
     def on_event(self, event: Event) -> None:
+        for shown in self._redact(event):
+            self._apply(shown)
+
+    def _apply(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.model = event.model
         elif isinstance(event, TextDelta):
@@ -123,7 +132,8 @@ class RunView:
 
     def _line(self, call_id: str, name: str, tool_input: dict[str, Any] | None = None) -> ToolLine:
         if call_id not in self.tools:
-            self.tools[call_id] = ToolLine(name, summarize_call(name, tool_input or {}))
+            summary = summarize_call(name, tool_input or {}, redactor=self._redact.redactor)
+            self.tools[call_id] = ToolLine(name, summary)
             self.log.append(self.tools[call_id])
         return self.tools[call_id]
 

@@ -68,7 +68,7 @@ async def list_files(
     skip = " ".join(f"-name {shlex.quote(d)} -prune -o" for d in _SKIP)
     head = f" | head -n {limit}" if limit else ""
     result = await workspace.exec(
-        f"find . {skip} -type f -printf '%P\\t%s\\t%T@\\n'{head}", cwd=root
+        f"find . {skip} -type f -printf '%P\\t%s\\t%T@\\n'{head}", cwd=root, confined=False
     )
     if result.exit_code != 0:
         raise ConfigError(f"cannot list {root} in the workspace: {result.output.strip()[:200]}")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rho_agent._util import did_you_mean
 from rho_agent.errors import ProfileError
+from rho_agent.sandbox.confinement import Confinement, SandboxMode, WriteScope
 
 
 class ShellMode(StrEnum):
@@ -48,6 +49,30 @@ class Profile(BaseModel):
     sql: SqlMode = SqlMode.readonly
     approvals: ApprovalMode = ApprovalMode.none
     approval_tools: tuple[str, ...] = Field(default=())
+    #: Whether shell commands may use the network (enforced by the OS sandbox).
+    network: bool = False
+    #: `required`: no OS sandbox here, no shell commands. `auto`: run them unconfined, with a
+    #: warning. `off`: never sandbox (then /proc and the network are open to commands).
+    sandbox: SandboxMode = SandboxMode.required
+    #: Where shell commands may write, besides a private /tmp. A restricted shell never writes.
+    shell_writes: WriteScope = WriteScope.working_dir
+    #: More host paths shell commands may write to (with `shell_writes = "working-dir"`).
+    writable_paths: tuple[str, ...] = Field(default=())
+
+    def confinement(self) -> Confinement:
+        """What the OS sandbox lets every shell command of this profile do."""
+        restricted = self.shell is ShellMode.restricted
+        writes = WriteScope.none if restricted else self.shell_writes
+        extra = () if writes is not WriteScope.working_dir else tuple(
+            str(Path(p).expanduser().resolve()) for p in self.writable_paths
+        )
+        return Confinement(
+            mode=self.sandbox,
+            writes=writes,
+            extra_writable=extra,
+            network=self.network,
+            clear_env=restricted,
+        )
 
     def summary(self) -> str:
         """One paragraph for the system prompt: what is allowed, so no turns are wasted."""
@@ -72,7 +97,13 @@ class Profile(BaseModel):
             ApprovalMode.all: " Every change needs the user's approval.",
             ApprovalMode.listed: f" Calls of {', '.join(self.approval_tools)} need the user's approval.",
         }[self.approvals]
-        return f"Profile '{self.name}': {shell} {files} {sql}{approvals}"
+        sandbox = ""
+        if self.shell is not ShellMode.off and self.sandbox is not SandboxMode.off:
+            sandbox = (
+                f" Shell commands run in an OS sandbox: {self.confinement().describe()}; "
+                "background processes end with the command that started them."
+            )
+        return f"Profile '{self.name}': {shell} {files} {sql}{approvals}{sandbox}"
 
 
 READONLY = Profile(
@@ -81,6 +112,9 @@ READONLY = Profile(
     shell=ShellMode.restricted,
     file_write=FileWriteMode.off,
     sql=SqlMode.readonly,
+    network=False,
+    sandbox=SandboxMode.required,
+    shell_writes=WriteScope.none,
 )
 DEVELOPER = Profile(
     name="developer",
@@ -89,6 +123,9 @@ DEVELOPER = Profile(
     file_write=FileWriteMode.full,
     sql=SqlMode.mutations,
     approvals=ApprovalMode.dangerous,
+    network=True,
+    sandbox=SandboxMode.auto,
+    shell_writes=WriteScope.working_dir,
 )
 UNRESTRICTED = Profile(
     name="unrestricted",
@@ -97,6 +134,9 @@ UNRESTRICTED = Profile(
     file_write=FileWriteMode.full,
     sql=SqlMode.mutations,
     approvals=ApprovalMode.none,
+    network=True,
+    sandbox=SandboxMode.auto,
+    shell_writes=WriteScope.anywhere,
 )
 
 BUILTIN_PROFILES: dict[str, Profile] = {p.name: p for p in (READONLY, DEVELOPER, UNRESTRICTED)}

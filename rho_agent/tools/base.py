@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from rho_agent.backends.base import Workspace
 from rho_agent.permissions.profile import Profile
+from rho_agent.sandbox import SandboxUnavailable
 
 #: Cap on the characters of one tool result the model sees (head + tail kept).
 MAX_OUTPUT_CHARS = 30_000
@@ -52,6 +53,9 @@ class ToolContext:
     bash_timeout: float = 120.0
     #: Local SQLite databases by name (database tools always run locally).
     databases: dict[str, str] = field(default_factory=dict)
+    #: Check restricted-shell commands with the parser before running them. Only tests that
+    #: show the OS sandbox holds on its own turn it off.
+    shell_policy: bool = True
 
 
 class Tool(ABC):
@@ -81,7 +85,7 @@ class Tool(ABC):
             return ToolResult(f"Invalid input for {self.name}: {problems}", is_error=True)
         try:
             result = await self.run(params, ctx)
-        except ToolError as exc:
+        except (ToolError, SandboxUnavailable) as exc:
             return ToolResult(truncate(str(exc)), is_error=True)
         return ToolResult(truncate(result.text), is_error=result.is_error)
 

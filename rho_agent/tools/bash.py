@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import BaseModel, Field
 
 from rho_agent.permissions.profile import ShellMode
@@ -45,7 +47,9 @@ class BashTool(Tool):
             raise PermissionDenied(f"Profile '{ctx.profile.name}' has no shell.")
         env = ctx.env
         if ctx.profile.shell is ShellMode.restricted:
-            _check_restricted(params.command)
+            if ctx.shell_policy:
+                # Off the event loop: a long command must not stall other sessions or the UI.
+                await asyncio.to_thread(_check_restricted, params.command)
             env = restricted_env(env)
         timeout = min(params.timeout or ctx.bash_timeout, MAX_TIMEOUT)
         result = await ctx.workspace.exec(

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from rho_agent.permissions.profile import FileWriteMode
 from rho_agent.tools.base import PermissionDenied, Tool, ToolContext, ToolError, ToolResult
-from rho_agent.tools.read import decode_text, read_file_bytes
+from rho_agent.tools.read import MAX_READ_BYTES, READ_BOUND_TEXT, decode_text, read_file_bytes
 from rho_agent.tools.write import write_file_bytes
 
 #: Lines of context shown around each change, and changes shown at most.
@@ -47,7 +47,13 @@ class EditTool(Tool):
         if params.old_string == params.new_string:
             raise ToolError("old_string and new_string are the same; there is nothing to change.")
         path = ctx.workspace.resolve(params.path)
-        text = decode_text(await read_file_bytes(ctx, path), path)
+        data = await read_file_bytes(ctx, path, limit=MAX_READ_BYTES + 1)
+        if len(data) > MAX_READ_BYTES:  # never write back a file cut at the bound
+            raise ToolError(
+                f"{path} is larger than {READ_BOUND_TEXT}, more than edit loads. Change it with "
+                "bash instead (e.g. sed -i)."
+            )
+        text = decode_text(data, path)
         old, new = params.old_string, params.new_string
         count = text.count(old)
         if count == 0 and "\r\n" in text and "\r" not in old:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
+import shlex
+
 from pydantic import BaseModel, Field
 
+from rho_agent.backends.base import NotRegularFileError
 from rho_agent.tools.base import MAX_OUTPUT_CHARS, Tool, ToolContext, ToolError, ToolResult
 
 MAX_LINE_CHARS = 2000
 DEFAULT_LIMIT = 2000
+#: Most bytes `read` (and `edit`) load from one file. The model sees at most MAX_OUTPUT_CHARS
+#: of it anyway; the bound keeps a huge log or data dump from filling the memory and sets how
+#: far `offset` reaches. Later parts of a bigger file are for bash (`sed -n`, `tail -c`).
+MAX_READ_BYTES = 10 * 1024 * 1024
+READ_BOUND_TEXT = f"{MAX_READ_BYTES >> 20} MiB"
 
 
 class ReadParams(BaseModel):
@@ -24,15 +33,19 @@ class ReadTool(Tool):
         "Read a text file. Lines come numbered like `cat -n` (number, tab, text); the "
         "numbers are not part of the file. By default up to 2000 lines from the start; for "
         "longer files a footer gives the offset to continue from. Lines longer than 2000 "
-        "characters are cut. Binary files are refused. Read a file before editing it."
+        "characters are cut. Binary files are refused, and so are FIFOs and devices; only the "
+        f"first {READ_BOUND_TEXT} of a file can be read. Read a file before editing it."
     )
     Params = ReadParams
     read_only = True
 
     async def run(self, params: ReadParams, ctx: ToolContext) -> ToolResult:
         path = ctx.workspace.resolve(params.path)
-        data = await read_file_bytes(ctx, path)
-        text = decode_text(data, path)
+        data = await read_file_bytes(ctx, path, limit=MAX_READ_BYTES + 1)
+        cut = len(data) > MAX_READ_BYTES
+        if cut:
+            data = _whole_lines(data[:MAX_READ_BYTES])
+        text = decode_text(data, path, complete=not cut)
         if not text:
             return ToolResult(f"(empty file: {path})")
         crlf = "\r\n" in text
@@ -41,11 +54,9 @@ class ReadTool(Tool):
             lines.pop()  # the newline that ends the last line does not start another
         total = len(lines)
         first = params.offset
+        beyond = await _beyond_note(ctx, path, len(data), total) if cut else ""
         if first > total:
-            raise ToolError(
-                f"{path} has {total} lines; offset={first} is past the end. "
-                f"Use an offset from 1 to {total}."
-            )
+            raise ToolError(_past_end(path, first, total, beyond))
         out: list[str] = []
         size = 0
         budget = MAX_OUTPUT_CHARS - 200  # leave room for the footer; never cut mid-window
@@ -60,22 +71,69 @@ class ReadTool(Tool):
             out.append(entry)
             size += len(entry) + 1
             last = number
-        notes = []
-        if last < total:
-            notes.append(f"lines {first}-{last} of {total}; use offset={last + 1} to read more")
-        elif first > 1:
-            notes.append(f"lines {first}-{last} of {total}; end of file")
-        if crlf:
-            notes.append("the file has CRLF line endings")
+        notes = _notes(first, last, total, crlf=crlf, beyond=beyond)
         if notes:
             out.append(f"[{'; '.join(notes)}]")
         return ToolResult("\n".join(out))
 
 
-async def read_file_bytes(ctx: ToolContext, path: str) -> bytes:
-    """The file's bytes, or a ToolError a model can act on."""
+def _notes(first: int, last: int, total: int, *, crlf: bool, beyond: str) -> list[str]:
+    """The footer: where the window is, and what else the model should know."""
+    notes = []
+    of = f"of the first {total} (all read loads)" if beyond else f"of {total}"
+    if last < total:
+        notes.append(f"lines {first}-{last} {of}; use offset={last + 1} to read more")
+    elif first > 1 and not beyond:
+        notes.append(f"lines {first}-{last} of {total}; end of file")
+    if crlf:
+        notes.append("the file has CRLF line endings")
+    if beyond:
+        notes.append(beyond)
+    return notes
+
+
+def _past_end(path: str, first: int, total: int, beyond: str) -> str:
+    if beyond:
+        return f"offset={first} is past line {total}, the last one read loads. {beyond}"
+    return (
+        f"{path} has {total} lines; offset={first} is past the end. "
+        f"Use an offset from 1 to {total}."
+    )
+
+
+def _whole_lines(data: bytes) -> bytes:
+    """`data` up to its last line break (all of it if it has none)."""
+    end = data.rfind(b"\n")
+    return data[: end + 1] if end >= 0 else data
+
+
+async def _beyond_note(ctx: ToolContext, path: str, loaded: int, lines: int) -> str:
+    """What to say about a file larger than MAX_READ_BYTES: its size and how to see the rest.
+    The size costs one exec, only for such a file."""
+    q = shlex.quote(path)
+    # Unconfined, like the read itself. No size for what is not a plain file (a device).
+    probe = await ctx.workspace.exec(
+        f"[ -f {q} ] && {{ stat -L -c %s -- {q} 2>/dev/null || stat -L -f %z -- {q}; }}",
+        confined=False,
+    )
+    size = probe.output.strip()
+    what = f"{int(size):,} bytes" if size.isdigit() else f"more than {READ_BOUND_TEXT}"
+    return (
+        f"{path} is {what}; read loads only its first {READ_BOUND_TEXT} (lines 1-{lines}). "
+        f"For later parts use bash, e.g. `sed -n '{lines + 1},{lines + DEFAULT_LIMIT}p' {q}` or "
+        f"`tail -c +{loaded + 1} {q} | head -n {DEFAULT_LIMIT}`"
+    )
+
+
+async def read_file_bytes(ctx: ToolContext, path: str, *, limit: int | None = None) -> bytes:
+    """The file's bytes (at most `limit` of them), or a ToolError a model can act on."""
     try:
-        return await ctx.workspace.read_bytes(path)
+        return await ctx.workspace.read_bytes(path, limit=limit)
+    except NotRegularFileError as exc:
+        raise ToolError(
+            f"{path} is a {exc.kind}, not a regular file; the read tool reads regular files "
+            "only (a FIFO or device may block or never end)."
+        ) from None
     except FileNotFoundError:
         raise ToolError(
             f"File not found: {path}. Use list or glob to see which files exist."
@@ -90,13 +148,16 @@ async def read_file_bytes(ctx: ToolContext, path: str) -> bytes:
         raise ToolError(f"Cannot read {path}: {exc.strerror or exc}.") from None
 
 
-def decode_text(data: bytes, path: str) -> str:
-    """UTF-8 text, or a ToolError saying the file is binary (with its size and a type guess)."""
+def decode_text(data: bytes, path: str, *, complete: bool = True) -> str:
+    """UTF-8 text, or a ToolError saying the file is binary (with its size and a type guess).
+
+    `complete=False`: `data` is the start of a longer file; a character cut at its end is left out.
+    """
     if b"\0" in data[:8192]:
         kind = _guess_kind(data)
     else:
         try:
-            return data.decode("utf-8")
+            return codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
         except UnicodeDecodeError:
             kind = "not valid UTF-8 (text in another encoding, or binary data)"
     raise ToolError(

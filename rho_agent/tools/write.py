@@ -61,11 +61,17 @@ async def write_file_bytes(ctx: ToolContext, path: str, data: bytes) -> None:
 
 
 async def path_kind(ctx: ToolContext, path: str) -> str:
-    """'file', 'dir' or 'none' for `path` in the workspace: one exec."""
+    """'file', 'dir' or 'none' for `path` in the workspace: one exec, following symlinks (in
+    parent directories too) the way the write will; a dangling symlink counts as a file.
+
+    Unconfined, like the write itself: an OS sandbox's private /tmp would hide the files
+    there, and `create-only` would then overwrite them.
+    """
     quoted = shlex.quote(path)
     result = await ctx.workspace.exec(
         f"if [ -d {quoted} ]; then echo dir; elif [ -e {quoted} ] || [ -L {quoted} ]; "
-        f"then echo file; else echo none; fi"
+        f"then echo file; else echo none; fi",
+        confined=False,
     )
     kind = result.output.strip()
     if kind not in ("file", "dir", "none"):

@@ -70,15 +70,33 @@ async def _fs(path: str, fn: Callable[[], T]) -> T:
     return await asyncio.to_thread(call)
 
 
+#: Go's `FileMode.String()` type letters, in its order, and the st_mode tests that set them.
+_GO_TYPE_LETTERS: tuple[tuple[str, Callable[[int], bool]], ...] = (
+    ("d", stat.S_ISDIR),
+    ("L", stat.S_ISLNK),
+    ("D", lambda m: stat.S_ISBLK(m) or stat.S_ISCHR(m)),
+    ("p", stat.S_ISFIFO),
+    ("S", stat.S_ISSOCK),
+    ("u", lambda m: bool(m & stat.S_ISUID)),
+    ("g", lambda m: bool(m & stat.S_ISGID)),
+    ("c", stat.S_ISCHR),
+    ("t", lambda m: bool(m & stat.S_ISVTX)),
+)
+
+
+def go_mode(mode: int) -> str:
+    """`mode` as the daemon (Go) writes it: "-rw-r--r--", "drwxr-xr-x", "prw-r--r--",
+    "Dcrw-rw-rw-" (a character device), "urwxr-xr-x" (setuid)."""
+    letters = "".join(letter for letter, test in _GO_TYPE_LETTERS if test(mode)) or "-"
+    return letters + "".join(c if mode & (1 << (8 - i)) else "-" for i, c in enumerate("rwxrwxrwx"))
+
+
 def file_info(jail_path: str, st: os.stat_result) -> dict[str, Any]:
-    mode = stat.filemode(st.st_mode)
-    if mode.startswith("l"):  # Go writes symlinks as "L"
-        mode = "L" + mode[1:]
     return {
         "name": jail_path.rstrip("/").rsplit("/", 1)[-1] or "/",
         "path": jail_path,
         "size": st.st_size,
-        "mode": mode,
+        "mode": go_mode(st.st_mode),
         "modTime": go_time(st.st_mtime),
         "modifiedAt": iso(st.st_mtime),
         "isDir": stat.S_ISDIR(st.st_mode),
@@ -156,6 +174,7 @@ def _chown_ids(owner: str | None, group: str | None) -> tuple[int, int]:
 def _replace(jail: Jail, path: str, pattern: str, new: str) -> dict[str, Any]:
     try:
         host = jail.writable(path).host
+        os.close(_open_regular(host, path))  # a FIFO would block the read below
         text = host.read_text("utf-8")
         if pattern in text:
             host.write_text(text.replace(pattern, new), "utf-8")
@@ -173,13 +192,44 @@ def _content_disposition(name: str, path: str) -> str:
     return f'form-data; name="{name}"; filename="{plain}"; filename*=utf-8\'\'{encoded}'
 
 
+def _open_regular(host: Path, path: str) -> int:
+    """A descriptor for reading the regular file `host`. Anything else is refused with the
+    daemon's error envelope, without blocking: opening a FIFO would hang the download, and
+    a device may never end."""
+    _refuse_special(os.stat(host).st_mode, path)  # before opening: opening a device can act
+    # O_NONBLOCK: should a FIFO have replaced the file since the stat, the open cannot hang.
+    fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        _refuse_special(os.fstat(fd).st_mode, path)
+    except ApiError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _refuse_special(mode: int, path: str) -> None:
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        message = f"not a regular file: {path} (mode {go_mode(mode)})"
+        raise ApiError(400, message, "INVALID_FILE_PATH", daemon=True)
+
+
 async def _download(request: web.Request, paths: list[str]) -> web.StreamResponse:
-    jail = _jail(request)
     boundary = f"DAYTONA-FILE-BOUNDARY-{uuid.uuid4().hex}"
     response = web.StreamResponse(
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
     )
     await response.prepare(request)
+    try:
+        await _write_parts(request, response, boundary, paths)
+    except ConnectionResetError:
+        pass  # the client stopped reading once it had what it wanted: not a server error
+    return response
+
+
+async def _write_parts(
+    request: web.Request, response: web.StreamResponse, boundary: str, paths: list[str]
+) -> None:
+    jail = _jail(request)
     for path in dict.fromkeys(paths):
         handle = None
         try:
@@ -188,7 +238,7 @@ async def _download(request: web.Request, paths: list[str]) -> web.StreamRespons
                 raise ApiError(
                     400, f"path is a directory: {path}", "INVALID_FILE_PATH", daemon=True
                 )
-            fd = await _fs(path, lambda r=resolved: os.open(r.host, os.O_RDONLY | os.O_NOFOLLOW))
+            fd = await _fs(path, lambda r=resolved, p=path: _open_regular(r.host, p))
             handle = os.fdopen(fd, "rb")
         except ApiError as err:
             head = (
@@ -211,7 +261,6 @@ async def _download(request: web.Request, paths: list[str]) -> web.StreamRespons
             await response.write(b"\r\n")
     await response.write(f"--{boundary}--\r\n".encode())
     await response.write_eof()
-    return response
 
 
 async def _upload(request: web.Request) -> web.Response:

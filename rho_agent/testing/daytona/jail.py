@@ -199,7 +199,9 @@ class Jail:
         if self.network:
             args.append("--share-net")
         args += ["--hostname", self.hostname, "--die-with-parent", "--new-session"]
-        args += ["--cap-drop", "ALL", "--chdir", cwd, "--", *command]
+        # SETFCAP alone (Docker grants it to a container's root too) lets a command map its uid
+        # into a nested user namespace: bubblewrap inside the sandbox (rho_agent.sandbox.remote).
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETFCAP", "--chdir", cwd, "--", *command]
         return args
 
     async def spawn(

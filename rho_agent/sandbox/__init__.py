@@ -1,0 +1,27 @@
+"""The OS sandbox around every command the local backend runs.
+
+The kernel is the wall: what a profile forbids (writing files, the network, seeing the
+agent's own process and its environment) is forbidden by the operating system, not only by
+rho-agent's reading of a command. A profile's `confinement()` says what is allowed;
+`Sandbox` picks a mechanism for this machine and wraps each command in it.
+"""
+
+from rho_agent.sandbox.confinement import (
+    UNCONFINED,
+    Confinement,
+    SandboxMode,
+    SandboxUnavailable,
+    WriteScope,
+    allowed_env,
+)
+from rho_agent.sandbox.launcher import Sandbox
+
+__all__ = [
+    "UNCONFINED",
+    "Confinement",
+    "Sandbox",
+    "SandboxMode",
+    "SandboxUnavailable",
+    "WriteScope",
+    "allowed_env",
+]
