@@ -36,7 +36,8 @@ async def approval_reason(
     if tool.name == "bash":
         from rho_agent.permissions.shell_policy import dangerous_reason
 
-        return dangerous_reason(str(tool_input.get("command", "")))
+        # Off the event loop: parsing a long command must not stall the UI or other sessions.
+        return await asyncio.to_thread(dangerous_reason, str(tool_input.get("command", "")))
     path = tool_input.get("path")
     return await _outside_working_dir(workspace, path) if isinstance(path, str) else None
 

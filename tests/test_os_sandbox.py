@@ -108,13 +108,17 @@ def test_the_corpus_is_large_and_covers_every_root_cause() -> None:
     assert all(len(t) >= 10 for t in attack_corpus.CORPUS.values())
 
 
-async def local_corpus(tmp_path: Path, listener: Listener, *, shell_policy: bool) -> None:
+async def local_corpus(
+    tmp_path: Path, listener: Listener, *, shell_policy: bool, mechanism: str = "bubblewrap"
+) -> None:
     work = hostile_repo(tmp_path / "work")
     before = snapshot(work)
     workspace = await LocalBackend().open(
         OpenRequest(session_id="attack", working_dir=str(work), confinement=READONLY.confinement())
     )
-    ctx = ToolContext(workspace=workspace, profile=READONLY, bash_timeout=5, shell_policy=shell_policy)
+    ctx = ToolContext(
+        workspace=workspace, profile=READONLY, bash_timeout=5, shell_policy=shell_policy
+    )
     try:
         results = await run_corpus(ctx, corpus_for(str(work), listener.port))
         await asyncio.sleep(1.5)  # background payloads that wait a second first
@@ -122,12 +126,13 @@ async def local_corpus(tmp_path: Path, listener: Listener, *, shell_policy: bool
     finally:
         await workspace.close()
     assert allowed.text == "alpha\nbeta"
-    assert workspace.sandbox.mechanism == "bubblewrap"
+    assert workspace.sandbox.mechanism == mechanism
     assert sorted(p.name for p in (work / "markers").iterdir()) == []
     assert snapshot(work) == before, "a command changed the working dir"
     assert listener.connections == 0
     if not shell_policy:  # the sandbox, not the parser, stopped them: most really ran
-        refused = [c for c, out in results.items() if "Read-only file system" in out]
+        blocked = ("Read-only file system", "Permission denied")  # bwrap, Landlock
+        refused = [c for c, out in results.items() if any(b in out for b in blocked)]
         assert len(refused) > 50
 
 
@@ -149,21 +154,7 @@ async def test_landlock_alone_holds_the_filesystem_and_tcp(
 ) -> None:
     """Where bwrap cannot run, Landlock is the fallback: the same corpus, parser off."""
     monkeypatch.setenv("RHO_AGENT_SANDBOX", "landlock")
-    work = hostile_repo(tmp_path / "work")
-    before = snapshot(work)
-    workspace = await LocalBackend().open(
-        OpenRequest(session_id="attack", working_dir=str(work), confinement=READONLY.confinement())
-    )
-    ctx = ToolContext(workspace=workspace, profile=READONLY, bash_timeout=5, shell_policy=False)
-    try:
-        await run_corpus(ctx, corpus_for(str(work), listener.port))
-        await asyncio.sleep(1.5)
-    finally:
-        await workspace.close()
-    assert workspace.sandbox.mechanism == "landlock"
-    assert sorted(p.name for p in (work / "markers").iterdir()) == []
-    assert snapshot(work) == before
-    assert listener.connections == 0
+    await local_corpus(tmp_path, listener, shell_policy=False, mechanism="landlock")
 
 
 REPO = "/home/daytona/repo"
@@ -186,7 +177,9 @@ async def test_corpus_leaves_no_trace_on_local_daytona(
         (box,) = daytona.sandboxes()
         root = box.root / REPO.lstrip("/")
         before = snapshot(root)
-        ctx = ToolContext(workspace=workspace, profile=READONLY, bash_timeout=5, shell_policy=shell_policy)
+        ctx = ToolContext(
+            workspace=workspace, profile=READONLY, bash_timeout=5, shell_policy=shell_policy
+        )
         results = await run_corpus(ctx, corpus_for(REPO, listener.port))
         await asyncio.sleep(1.5)
         assert sorted(p.name for p in (root / "markers").iterdir()) == []
@@ -199,6 +192,42 @@ async def test_corpus_leaves_no_trace_on_local_daytona(
             assert sum("Read-only file system" in out for out in results.values()) > 50
     finally:
         await workspace.close()
+
+
+@pytest.mark.parametrize("mode", [SandboxMode.required, SandboxMode.auto])
+async def test_without_bwrap_in_the_image_required_refuses_and_auto_warns(
+    daytona: LocalDaytona, mode: SandboxMode
+) -> None:
+    daytona.missing_programs = ("/usr/bin/bwrap",)
+    notices: list[str] = []
+
+    async def notify(message: str) -> None:
+        notices.append(message)
+
+    profile = Profile(
+        name="ro", sandbox=mode, shell=READONLY.shell, shell_writes=READONLY.shell_writes
+    )
+    backend = DaytonaBackend(uploads=[], working_dir=REPO)
+    workspace = await backend.open(
+        OpenRequest(session_id="no-bwrap", working_dir=None, notify=notify,
+                    confinement=profile.confinement())
+    )  # fmt: skip
+    try:
+        ctx = ToolContext(workspace=workspace, profile=profile, bash_timeout=5)
+        first = await BashTool()({"command": "echo hi"}, ctx)
+        second = await BashTool()({"command": "echo hi"}, ctx)
+    finally:
+        daytona.missing_programs = ()
+        await workspace.close()
+    if mode is SandboxMode.required:
+        assert (
+            first.is_error and "requires an OS sandbox" in first.text and "bubblewrap" in first.text
+        )
+        assert notices == [] or all("WARNING" not in n for n in notices)
+    else:
+        assert first.text == second.text == "hi"
+        warnings = [n for n in notices if "UNCONFINED" in n]
+        assert len(warnings) == 1 and "bubblewrap" in warnings[0]
 
 
 def test_unconfined_commands_do_leave_markers(tmp_path: Path, listener: Listener) -> None:
@@ -219,7 +248,10 @@ def test_unconfined_commands_do_leave_markers(tmp_path: Path, listener: Listener
 
 # ---------------------------------------------------------------- secrets under every profile
 
-SECRETS = {"ANTHROPIC_API_KEY": "sk-ant-test-abcdef0123456789", "MY_SERVICE_TOKEN": "tok-5e1f2a9b7c"}
+SECRETS = {
+    "ANTHROPIC_API_KEY": "sk-ant-test-abcdef0123456789",
+    "MY_SERVICE_TOKEN": "tok-5e1f2a9b7c",
+}
 
 
 @needs_bwrap
@@ -316,7 +348,9 @@ def test_profiles_declare_network_and_sandbox(tmp_path: Path) -> None:
     from rho_agent.permissions.profile import load_profile_file
 
     path = tmp_path / "ci.toml"
-    path.write_text('shell = "unrestricted"\nnetwork = true\nsandbox = "auto"\nwritable_paths = ["~/.cache"]\n')
+    path.write_text(
+        'shell = "unrestricted"\nnetwork = true\nsandbox = "auto"\nwritable_paths = ["~/.cache"]\n'
+    )
     profile = load_profile_file(path)
     conf = profile.confinement()
     assert conf.network and conf.mode is SandboxMode.auto

@@ -8,11 +8,18 @@ import pytest
 from shell_cases import ALLOWED, DENIED
 
 from rho_agent.permissions import shell_policy
-from rho_agent.permissions.shell_policy import ShellVerdict, check_command, dangerous_reason
+from rho_agent.permissions.shell_policy import (
+    MAX_COMMAND_BYTES,
+    ShellVerdict,
+    check_command,
+    dangerous_reason,
+)
 
 
 def test_public_api() -> None:
-    assert shell_policy.__all__ == ["ShellVerdict", "check_command", "dangerous_reason"]
+    assert shell_policy.__all__ == [
+        "MAX_COMMAND_BYTES", "ShellVerdict", "check_command", "dangerous_reason",
+    ]  # fmt: skip
     verdict = check_command("ls")
     assert verdict == ShellVerdict(allowed=True, reason="")
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -153,6 +160,64 @@ def test_allowed(command: str) -> None:
         "export -n PATH",  # children lose PATH
         "{ cat; } <<EOF\n$(rm x)\nEOF",  # heredoc on a group
         "echo $'\\UFFFFFFFF' | sh",  # out-of-range escape, then a shell
+        # toolchains and archives: only listing and versions
+        "pip list --outdated",  # asks the package index
+        "pip list -lo",  # -o in a cluster
+        "pip list --exclude x --outdated",  # whatever --exclude takes, --outdated is refused
+        "pip list --log out.txt",  # writes a log
+        "pip install requests",
+        "pip download requests",
+        "pip list $OPTS",  # a computed option could be --outdated
+        "python -m pip list --uptodate",
+        "python -X dev -m pip list",  # interpreter options beyond -I -E -s -P -B -q -u
+        "python -m http.server",  # any other module
+        "python -m pip",  # pip without a subcommand
+        "npm install",
+        "npm run build",
+        "npm ls --userconfig=./npmrc",  # npm options set its configuration
+        "npm version patch",  # writes package.json and commits
+        "node app.js",
+        "node -e 1",
+        "node --version app.js",  # more than the version flag
+        "ruby -v",  # prints the version, then reads a program from stdin
+        "yarn --version",  # runs the yarn release a project's .yarnrc.yml names
+        "lz4 -l f",  # lz4's -l compresses (legacy format), it does not list
+        "java -jar app.jar",
+        "cargo build",
+        "cargo --version --config x",
+        "go build ./...",
+        "go env -w GOFLAGS=-x",  # writes the go configuration
+        "go run .",
+        "unzip a.zip",  # extracts
+        "unzip -o a.zip",
+        "unzip -l a.zip -d out",
+        "unzip -lM a.zip",  # pager
+        "unzip -l $ZIP",  # computed word could be an option
+        "zipinfo -M a.zip",  # pager
+        "gzip f",  # replaces f with f.gz
+        "gunzip f.gz",
+        "xz -d f.xz",
+        "gzip -c f > f.gz",  # the redirection writes
+        "dpkg -i x.deb",
+        "dpkg -r x",
+        "dpkg",
+        "apt install x",
+        "apt-cache gencache",
+        "apt-cache -o Dir::Cache=/tmp policy",
+        "UNZIP=-o unzip -l a.zip",  # default options from the environment
+        "JAVA_TOOL_OPTIONS=-javaagent:x.jar java -version",  # loads an agent
+        "npm_config_userconfig=./npmrc npm ls",
+        # awk: > and | where awk writes or runs commands
+        "awk '{print $1 > 0}' f",  # prints to a file named 0
+        "awk 'NR>1{print > \"out\"}' f",
+        "awk '{ if ($1 > 0) print > \"out\" }' f",
+        'awk \'{print > "/dev/stderr" "x"}\' f',  # concatenated: the file /dev/stderrx
+        "awk '{ print a,\n b > \"out\" }' f",  # a newline after a comma continues the print
+        "awk '$1 ~ /[/]/ { print > \"out\" }' f",  # awks disagree about / in brackets
+        "awk '{ getline / 2 > 1 }' f",  # getline then / is ambiguous
+        "awk '{ print a ?\n 1 : 2 > \"out\" }' f",  # gawk continues after ? and :
+        'awk \'{print "x" | "sh"}\' f',
+        'awk \'{print "x" |& "sh"}\' f',
     ],
 )
 def test_denied_unsafe_to_run(command: str) -> None:
@@ -171,9 +236,10 @@ def test_denied_unsafe_to_run(command: str) -> None:
             "curl https://example.com",
             "'curl' is not allowed in read-only mode: it uses the network",
         ),
-        ("pip install x", "'pip' is not allowed in read-only mode: it installs software"),
+        ("pip install x", "'pip install' is not allowed in read-only mode: it installs software"),
+        ("pip install x", "Use pip list, pip show PACKAGE or pip freeze."),
         ("perl -e 1", "'perl' is not allowed in read-only mode: it is a language interpreter"),
-        ("python -c 1", "only python --version is"),
+        ("python -c 1", "only python --version and python -m pip list/show/freeze are"),
         (
             "sed -i s/a/b/ f",
             "'sed -i' is not allowed in read-only mode: it edits files in place; run sed without -i",
@@ -202,7 +268,8 @@ def test_denied_unsafe_to_run(command: str) -> None:
         ("echo x > out.txt", "/dev/null, /dev/stdout or /dev/stderr"),
         ("tee out.txt", "'tee out.txt' writes to a file"),
         ("sort -o out f", "'sort -o' is not allowed in read-only mode: it writes a file"),
-        ("awk '{print > \"f\"}'", "contains > inside an action"),
+        ("awk '{print > \"f\"}'", "redirects print output with >, which writes a file"),
+        ("awk '{print $1 > 0}' f", "for a comparison inside print, use parentheses"),
         ("awk 'BEGIN{system(\"x\")}'", "calls system()"),
         (
             "rg --pre cat x",
@@ -378,6 +445,83 @@ def test_empty_or_comment_only_commands_are_allowed_because_nothing_runs(command
 def test_parser_edge_cases_that_are_allowed(command: str) -> None:
     verdict = check_command(command)
     assert verdict.allowed, verdict.reason
+
+
+# Read-only uses of toolchains and archive tools. Checked as verdicts only: node, java,
+# cargo, unzip and others are not installed on every machine the suite runs on.
+@pytest.mark.parametrize(
+    "command",
+    [
+        "pip list",
+        "pip list --format=json --not-required",
+        "pip show -f pytest",
+        "pip3 freeze --all",
+        "pip check",
+        "pip --version",
+        "python -m pip list",
+        "python3 -I -m pip freeze",
+        "python -mpip list",
+        "node --version",
+        "node -v",
+        "nodejs --version",
+        "npm ls",
+        "npm ls --depth=0 --json",
+        "npm -v",
+        "java -version",
+        "javac --version",
+        "cargo --version",
+        "rustc -V",
+        "go version",
+        "go env GOPATH GOROOT",
+        "gcc --version",
+        "make --version",
+        "perl -v",
+        "ruby --version",
+        "uv --version",
+        "unzip -l a.zip",
+        "unzip -lv a.zip",
+        "unzip -t a.zip",
+        "unzip -p a.zip README.md",
+        "unzip -l a.zip -x '*.pyc'",
+        "unzip -Z1 a.zip",
+        "zipinfo a.zip",
+        "zipinfo -1 a.zip",
+        "gzip -l a.gz",
+        "gunzip -c a.gz",
+        "xz -l a.xz",
+        "zstd -dc a.zst",
+        "bzip2 -dc a.bz2 | head",
+        "dpkg -l",
+        "dpkg -L coreutils",
+        "dpkg-query -W -f '${Version}' bash",
+        "apt list --installed",
+        "apt-cache policy git",
+        "pgrep -a python",
+        "getent passwd root",
+        "awk '{ if ($3 > 100) print $1 }' f",
+        "awk '{ x = $1 / 2; if (x > 3) print x }' f",
+        "awk '{ n = NF > 2 ? 1 : 0; print n }' f",
+        "awk '{ print $1 }  # a > comment' f",
+        'awk \'{ printf "%s\\n", $1 > "/dev/stderr" }\' f',
+        "awk -F'|' '$2 > 0 { print $1 \"|\" $2 }' f",
+    ],
+)
+def test_read_only_uses_of_toolchains_and_archives_are_allowed(command: str) -> None:
+    verdict = check_command(command)
+    assert verdict.allowed, verdict.reason
+
+
+def test_a_command_over_the_size_limit_is_refused_without_parsing() -> None:
+    megabyte = "ls " * (1024 * 1024 // 3)
+    verdict = check_command(megabyte)
+    assert not verdict.allowed
+    assert verdict.reason == (
+        f"The command is {len(megabyte)} bytes long; read-only mode checks command lines of "
+        f"up to {MAX_COMMAND_BYTES} bytes (64 KiB). Split it into several shorter commands."
+    )
+    assert check_command("ls " * (MAX_COMMAND_BYTES // 3)).allowed  # the limit is inclusive
+    two_byte_chars = "echo " + "é" * (MAX_COMMAND_BYTES // 2)  # the limit counts bytes
+    assert not check_command(two_byte_chars).allowed
 
 
 # --- dangerous_reason -------------------------------------------------------------------

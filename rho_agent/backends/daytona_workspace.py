@@ -266,10 +266,7 @@ class DaytonaWorkspace(Provisioning, Workspace):
         if not self._warned_unconfined:
             self._warned_unconfined = True
             reason = line[len(mark) :].strip()
-            await self._notify(
-                f"WARNING: no OS sandbox in the Daytona sandbox: {reason}. Shell commands run "
-                "UNCONFINED there: the profile's limits rest on rho-agent's own checks only."
-            )
+            await self._notify(f"WARNING: {reason}.")
         return rest
 
     async def _cancel_remote(self, sandbox: Any, cancel_flag: str) -> None:

@@ -73,7 +73,9 @@ class Confinement:
 
 #: A workspace that was opened without a profile (a `LocalWorkspace` built by hand) runs
 #: commands as it always did.
-UNCONFINED = Confinement(mode=SandboxMode.off, writes=WriteScope.anywhere, network=True, clear_env=False)
+UNCONFINED = Confinement(
+    mode=SandboxMode.off, writes=WriteScope.anywhere, network=True, clear_env=False
+)
 
 
 class SandboxUnavailable(Exception):

@@ -1,6 +1,6 @@
 """Linux without usable user namespaces: Landlock, through a small launcher process.
 
-`python -m rho_agent.sandbox.landlock [--write PATH]... [--no-network] -- COMMAND...`
+`python -m rho_agent.sandbox.landlock_exec [--write PATH]... [--no-network] -- COMMAND...`
 restricts itself and then execs COMMAND. Landlock is an unprivileged LSM (Linux 5.13+):
 once a process restricts itself, neither it nor its children can lose the restriction.
 
@@ -16,13 +16,10 @@ instead). bubblewrap is preferred where it works; see `rho_agent.sandbox.launche
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import os
-import shutil
 import struct
 import sys
-import tempfile
 
 _SYS_CREATE_RULESET = 444  # the same number on every architecture (added after the unification)
 _SYS_ADD_RULE = 445
@@ -34,7 +31,13 @@ _PR_SET_NO_NEW_PRIVS = 38
 # Filesystem access rights, with the ABI that introduced them.
 _EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 _REMOVE_DIR, _REMOVE_FILE, _MAKE_CHAR, _MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
-_MAKE_REG, _MAKE_SOCK, _MAKE_FIFO, _MAKE_BLOCK, _MAKE_SYM = 1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12
+_MAKE_REG, _MAKE_SOCK, _MAKE_FIFO, _MAKE_BLOCK, _MAKE_SYM = (
+    1 << 8,
+    1 << 9,
+    1 << 10,
+    1 << 11,
+    1 << 12,
+)
 _REFER = 1 << 13  # ABI 2
 _TRUNCATE = 1 << 14  # ABI 3
 _IOCTL_DEV = 1 << 15  # ABI 5
@@ -92,7 +95,9 @@ def restrict_self(writable: list[str], *, network: bool) -> None:
     else:
         attr = struct.pack("=Q", handled_fs)
     buf = ctypes.create_string_buffer(attr, len(attr))
-    ruleset = _check(libc.syscall(_SYS_CREATE_RULESET, buf, ctypes.c_size_t(len(attr)), 0), "create")
+    ruleset = _check(
+        libc.syscall(_SYS_CREATE_RULESET, buf, ctypes.c_size_t(len(attr)), 0), "create"
+    )
     try:
         for path in writable:
             _allow(libc, ruleset, path, handled_fs)
@@ -117,33 +122,3 @@ def _allow(libc: ctypes.CDLL, ruleset: int, path: str, rights: int) -> None:
         _check(libc.syscall(_SYS_ADD_RULE, ruleset, _RULE_PATH_BENEATH, buf, 0), f"allow {path}")
     finally:
         os.close(fd)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rho_agent.sandbox.landlock")
-    parser.add_argument("--write", action="append", default=[], metavar="PATH")
-    parser.add_argument("--no-network", action="store_true")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("no command")
-    # A throwaway temporary directory stands in for a private /tmp; this (unconfined)
-    # process removes it after the confined child is done.
-    scratch = tempfile.mkdtemp(prefix="rho-sandbox-")
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.environ["TMPDIR"] = scratch
-            restrict_self([*args.write, scratch], network=not args.no_network)
-            os.execvp(command[0], command)
-        except OSError as exc:
-            print(f"rho-agent sandbox: {exc}", file=sys.stderr)
-            os._exit(126)
-    _, status = os.waitpid(pid, 0)
-    shutil.rmtree(scratch, ignore_errors=True)
-    return os.waitstatus_to_exitcode(status)
-
-if __name__ == "__main__":
-    code = main()
-    sys.exit(128 - code if code < 0 else code)

@@ -109,7 +109,7 @@ class Sandbox:
                 private_tmp=tmp, command=command,
             )  # fmt: skip
         if self.mechanism == "landlock":
-            args = [self._executable, "-I", "-m", "rho_agent.sandbox.landlock"]
+            args = [self._executable, "-I", "-m", "rho_agent.sandbox.landlock_exec"]
             if conf.writes is WriteScope.anywhere:
                 args += ["--write", "/"]
             elif conf.writes is WriteScope.working_dir:

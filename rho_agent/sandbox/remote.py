@@ -51,13 +51,15 @@ def script_prefix(confinement: Confinement, cwd: str) -> str:
     q = " ".join
     full_s = q(shlex.quote(a) for a in full)
     nopid_s = q(shlex.quote(a) for a in nopid)
-    why = "bubblewrap (bwrap) is not installed in the sandbox image or cannot create a sandbox there"
+    why = "bubblewrap (bwrap) is missing from the Daytona sandbox's image or cannot run there"
     if confinement.mode is SandboxMode.required:
-        refuse = (
-            f"echo {shlex.quote('rho-agent: this profile requires an OS sandbox for shell commands: ' + why + '. Use an image with bubblewrap (apt install bubblewrap).')}; exit 126"
-        )
+        refuse = f"echo {shlex.quote('rho-agent: this profile requires an OS sandbox for shell commands: ' + why + '. Use an image with bubblewrap (apt install bubblewrap).')}; exit 126"
     else:
-        refuse = f"echo {shlex.quote(NO_SANDBOX_MARK + ' ' + why)}; set --"
+        unconfined = (
+            f"{NO_SANDBOX_MARK} {why}; shell commands run UNCONFINED there: the profile's "
+            "limits rest on rho-agent's own checks only"
+        )
+        refuse = f"echo {shlex.quote(unconfined)}; set --"
     return (
         "if command -v bwrap >/dev/null 2>&1 && "
         f"bwrap {full_s} -- true >/dev/null 2>&1; then set -- bwrap {full_s} --\n"

@@ -98,6 +98,10 @@ _GIT_ENV = {
     "PAGER": "cat",
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_OPTIONAL_LOCKS": "0",  # git status does not refresh and rewrite the index
+    # Read-only commands the policy allows that would otherwise reach out or run repo code:
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",  # `pip list` asks PyPI for a newer pip
+    "PYTHONSAFEPATH": "1",  # `python -m pip` would import a pip/ or json.py from the repo
+    "GOTOOLCHAIN": "local",  # `go version` would download the toolchain go.mod names
 }
 
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from rho_agent.permissions.shell.archives import (
+    _check_compressor,
+    _check_tar,
+    _check_unzip,
+    _check_zipinfo,
+)
 from rho_agent.permissions.shell.coreutils import (
     _check_date,
     _check_file,
     _check_hostname,
     _check_printf,
-    _check_python,
     _check_rg,
     _check_shuf,
     _check_sort,
-    _check_tar,
     _check_tee,
     _check_test,
     _check_tree,
@@ -25,6 +29,7 @@ from rho_agent.permissions.shell.git import _check_git
 from rho_agent.permissions.shell.reasons import _SUGGEST
 from rho_agent.permissions.shell.syntax import _names
 from rho_agent.permissions.shell.text_tools import _check_awk, _check_sed
+from rho_agent.permissions.shell.toolchains import _TOOLCHAIN_CHECKS
 from rho_agent.permissions.shell.variables import (
     _check_declare,
     _check_read,
@@ -41,8 +46,11 @@ _CHECKS: MappingProxyType[str, _Check] = MappingProxyType({
     "printf": _check_printf, "test": _check_test, "[": _check_test, "tee": _check_tee,
     "sort": _check_sort, "shuf": _check_shuf, "uniq": _check_uniq, "xxd": _check_xxd,
     "file": _check_file, "tree": _check_tree, "rg": _check_rg, "date": _check_date,
-    "hostname": _check_hostname, "python": _check_python, "python3": _check_python,
-    "sed": _check_sed, "find": _check_find, "tar": _check_tar, "git": _check_git,
+    "hostname": _check_hostname, "sed": _check_sed, "find": _check_find, "git": _check_git,
+    "tar": _check_tar, "unzip": _check_unzip, "zipinfo": _check_zipinfo,
+    **dict.fromkeys(("gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "lzma", "unlzma",
+                     "zstd", "unzstd"), _check_compressor),
+    **_TOOLCHAIN_CHECKS,
     **dict.fromkeys(("awk", "gawk", "mawk", "nawk"), _check_awk),
     **dict.fromkeys(_WRAPPERS, _check_wrapper),
     **dict.fromkeys(("export", "declare", "typeset", "local", "readonly"), _check_declare),
@@ -56,22 +64,22 @@ _ANY_ARGUMENTS = _names(
     "whoami id groups logname uname arch nproc uptime free ps tty locale getconf printenv "
     "grep egrep fgrep zcat bzcat xzcat jq md5sum sha1sum sha224sum sha256sum sha384sum sha512sum "
     "b2sum cksum sum base64 base32 hexdump od strings seq sleep yes expr numfmt factor cal "
-    "cd pushd popd dirs wait jobs exit return break continue shift times"
+    "cd pushd popd dirs wait jobs exit return break continue shift times "
+    "pgrep pidof whereis lscpu getent dpkg-query"
 )
 
 _DENIED_KINDS: tuple[tuple[frozenset[str], str], ...] = (
     (_names("rm rmdir mv cp touch mkdir ln chmod chown chgrp truncate dd install shred mkfifo "
-            "mknod unlink patch split csplit ed ex sponge zip unzip gzip gunzip bzip2 xz 7z"),
+            "mknod unlink patch split csplit ed ex sponge zip 7z"),
      "it changes files"),
     (_names("curl wget ssh scp sftp nc ncat netcat telnet ftp socat rsync ping"),
      "it uses the network"),
-    (_names("pip pip3 pipx npm npx yarn pnpm apt apt-get dpkg brew gem cargo go conda mamba uv "
-            "poetry bundle composer apk yum dnf"),
+    # pip, npm, go, dpkg, apt, node, java, cargo, make...: see toolchains (listing, versions)
+    (_names("pipx npx yarn pnpm apt-get brew gem conda mamba poetry bundle composer apk yum dnf"),
      "it installs software or runs project code"),
-    (_names("python2 perl ruby node nodejs deno bun php lua R Rscript julia irb tclsh java pwsh"),
+    (_names("python2 deno bun lua R Rscript julia irb tclsh pwsh"),
      "it is a language interpreter that can do anything"),
-    (_names("make cmake ninja gradle mvn ant bazel cc gcc g++ clang rustc javac tsc"),
-     "it builds or runs project code"),
+    (_names("gradle mvn ant bazel"), "it builds or runs project code"),
     (_names("sudo su doas pkexec runuser"), "it runs commands as another user"),
     (_names("kill pkill killall shutdown reboot halt poweroff systemctl service"),
      "it controls processes or the system"),

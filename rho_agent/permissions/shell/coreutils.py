@@ -1,4 +1,4 @@
-"""Read-only rules for simple commands: test, tee, sort, date, tar and friends."""
+"""Read-only rules for simple commands: test, tee, sort, date and friends."""
 
 from __future__ import annotations
 
@@ -12,16 +12,14 @@ from rho_agent.permissions.shell.options import (
     _first_match,
     _first_unlisted,
     _getopt,
-    _values,
 )
 from rho_agent.permissions.shell.reasons import (
-    _SUGGEST,
     _WRITES_FILE,
     _bad_option,
     _computed,
     _not_read_only,
 )
-from rho_agent.permissions.shell.syntax import _lit_word, _may_be_option, _names, _Word
+from rho_agent.permissions.shell.syntax import _may_be_option, _names, _Word
 
 if TYPE_CHECKING:
     from rho_agent.permissions.shell.readonly import _Check, _ReadOnly
@@ -225,45 +223,4 @@ def _check_hostname(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
              "-d", "--domain", "-a", "--alias", "-A", "--all-fqdns", "-y", "--yp", "--nis", "-V", "--version")  # fmt: skip
     if opts.operands or opts.unknown or _first_unlisted(opts, shows):
         return "'hostname' may only show the host name in read-only mode (no arguments); with arguments it changes it."
-    return None
-
-
-def _check_python(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
-    if len(argv) == 2 and argv[1].exact and argv[1].value in ("-V", "--version", "-VV"):
-        return None
-    return (
-        f"'{argv[0].value}' is not allowed in read-only mode: it is a language interpreter that "
-        f"can do anything (only {argv[0].value} --version is). {_SUGGEST}"
-    )
-
-
-# tar -------------------------------------------------------------------------------------
-
-_TAR_ALLOWED = _names("-t --list -v --verbose -f --file -z --gzip --gunzip -j --bzip2 -J --xz --zstd -a --auto-compress --wildcards --no-wildcards --exclude --full-time --numeric-owner --utc")  # fmt: skip
-
-
-def _tar_new_style(words: list[_Word]) -> list[_Word]:
-    """Old-style `tar tfv a.tar`: each letter is an option, and letters that take a value
-    take the following words in order (so the archive is a.tar, not "v")."""
-    if not words or not words[0].exact or words[0].value.startswith("-"):
-        return words
-    out, rest = [], words[1:]
-    for letter in words[0].value:
-        out.append(_lit_word("-" + letter))
-        if letter in "fbCFgHIKLNTVX" and rest:
-            out.append(rest.pop(0))
-    return out + rest
-
-
-def _check_tar(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
-    opts = _getopt(_tar_new_style(argv[1:]), "f", ("--file", "--exclude"))
-    if opts.unknown:
-        return _computed("tar", opts.unknown)
-    if not opts.names() & {"-t", "--list"}:
-        return "'tar' is allowed only for listing an archive in read-only mode (tar -tf archive.tar); extracting or creating writes files."
-    if bad := _first_unlisted(opts, _TAR_ALLOWED):
-        return _not_read_only("tar", bad)
-    for archive in _values(opts, "-f", "--file"):
-        if ":" in archive.value or not archive.exact:
-            return f"'tar -f {archive.raw}' is not allowed in read-only mode: a name with ':' is a remote archive reached over the network."
     return None

@@ -2,32 +2,51 @@
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Callable
+from types import MappingProxyType
 
-from rho_agent.permissions.shell.git import _split_git
-from rho_agent.permissions.shell.lexer import _TOO_DEEP, _ParseError
+from rho_agent.permissions.shell.destructive import _Call, _danger_rule, _outside
+from rho_agent.permissions.shell.lexer import (
+    _MAX_DEPTH,
+    _TOO_DEEP,
+    MAX_COMMAND_BYTES,
+    _Budget,
+    _oversize,
+    _ParseError,
+)
 from rho_agent.permissions.shell.parser import _Parser
 from rho_agent.permissions.shell.syntax import (
     _Command,
     _Compound,
     _names,
+    _Redirect,
     _Script,
+    _Simple,
     _walk_words,
     _Word,
 )
-from rho_agent.permissions.shell.wrappers import _WRAPPERS, _parse_find
+from rho_agent.permissions.shell.wrappers import (
+    _WRAPPERS,
+    _parse_find,
+    _unwrap_shell,
+    _Unwrapped,
+)
 
 
 def dangerous_reason(command: str) -> str | None:
-    """For the `developer` profile's approvals: a short reason if the command is destructive
-    (rm -r/-f, git push/reset --hard/clean -f, dd, mkfs, chmod -R/chown -R, sudo, shutdown/reboot,
-    kill -9/pkill/killall, curl|sh style pipes into a shell, > to a device, truncate, etc.), else None.
-    Uses the same parser.
+    """For the `developer` profile's approvals: a short reason to ask the user before
+    running `command`, or None. See `destructive` for what counts as destructive.
 
-    This is an aid for asking the user, not a sandbox: a command the parser cannot read
-    is reported (so the user decides), but a destructive command hidden behind a variable
-    is not found.
+    It asks, rather than passes, when it cannot tell: a command that does not parse, is
+    longer than MAX_COMMAND_BYTES, or whose command name, wrapped command or SQL is only
+    known at run time. It is an aid for asking, not a sandbox: a destructive command
+    hidden in a script file or behind a function name is not found.
     """
+    if (size := _oversize(command)) is not None:
+        return (
+            f"it is too long to be checked for destructive commands ({size} bytes; commands "
+            f"of up to {MAX_COMMAND_BYTES} bytes are checked)"
+        )
     try:
         return _Danger().script(_Parser(command).parse())
     except _ParseError as exc:
@@ -36,16 +55,17 @@ def dangerous_reason(command: str) -> str | None:
         return f"it could not be checked for destructive commands ({_TOO_DEEP})"
 
 
-_DISK_WRITERS = _names("dd shred wipefs fdisk sfdisk parted mkswap")
-_SHELLS = _names("sh bash dash zsh ksh fish python python3 perl ruby node")
 _SAFE_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/")
+_OVERWRITES = _names("> >| &> >&")
 
 
 class _Danger:
     """Finds the first destructive command anywhere in a parse tree."""
 
-    def __init__(self, depth: int = 0) -> None:
+    def __init__(self, depth: int = 0, budget: _Budget | None = None) -> None:
         self.depth = depth
+        self.hops = 0  # wrappers around the command being checked
+        self.budget = budget or _Budget()
 
     def script(self, script: _Script) -> str | None:
         for pipeline in script.pipelines:
@@ -60,119 +80,131 @@ class _Danger:
                 if reason := self.script(nested):
                     return reason
         for redirect in command.redirects:
-            target = redirect.target
-            writes = redirect.op not in ("<", "<<", "<<-", "<<<", "<&", ">&") or (
-                redirect.op == ">&" and not target.value.isdigit() and target.value != "-"
-            )
-            if (
-                writes
-                and target.value.startswith("/dev/")
-                and not target.value.startswith(_SAFE_DEVICES)
-            ):
-                return f"it writes to the device {target.value}"
+            if reason := _redirect_danger(redirect, command):
+                return reason
         if isinstance(command, _Compound):
             for body in command.bodies:
                 if reason := self.script(body):
                     return reason
             return None
-        return self.argv(command.argv, piped) if command.argv else None
+        return self.argv(command.argv, piped, _stdin(command)) if command.argv else None
 
-    def argv(self, argv: list[_Word], piped: bool) -> str | None:
-        if not argv[0].exact:
-            return None
-        name = argv[0].value.rpartition("/")[2]
-        args = [w.value for w in argv[1:]]
-        if reason := _danger_rule(name, args, argv, piped):
+    def argv(self, argv: list[_Word], piped: bool, stdin: list[_Word] | None = None) -> str | None:
+        head = argv[0]
+        if not head.exact:
+            return f"the command name '{head.raw}' is only known when it runs, so it could not be checked"
+        name = head.value.rpartition("/")[2]
+        if reason := _danger_rule(_Call(name, argv, piped, stdin or [])):
             return reason
-        if name in _WRAPPERS:
-            unwrapped = _WRAPPERS[name](argv)
-            if unwrapped.script is not None:
-                return self.text(unwrapped.script, posix=unwrapped.posix)
-            if unwrapped.inner:
-                return self.argv(unwrapped.inner, piped)
+        unwrap = _WRAPPERS.get(name) or _DANGER_WRAPPERS.get(name)
+        unwrapped = unwrap(argv) if unwrap is not None else _Unwrapped()
+        if unwrapped.script is not None:
+            return self.text(unwrapped.script, posix=unwrapped.posix)
+        if unwrapped.inner:
+            return self.wrapped(unwrapped.inner, piped)
+        if unwrapped.unknown:
+            return (
+                f"{name} runs a command that is only known when it runs, so it could not be checked"
+            )
         if name == "find":
             for inner in _parse_find(argv).execs:
-                if inner and (reason := self.argv(inner, piped=False)):
+                if inner and (reason := self.wrapped(inner, piped=False)):
                     return reason
         if name == "eval" and all(w.exact for w in argv[1:]):
-            return self.text(" ".join(args))
+            return self.text(" ".join(w.value for w in argv[1:]))
         return None
+
+    def wrapped(self, argv: list[_Word], piped: bool) -> str | None:
+        """The command a wrapper runs; wrappers count toward the nesting limit."""
+        if self.depth + self.hops >= _MAX_DEPTH:
+            raise _ParseError(_TOO_DEEP)
+        self.hops += 1
+        try:
+            return self.argv(argv, piped)
+        finally:
+            self.hops -= 1
 
     def text(self, source: str, *, posix: bool = False) -> str | None:
         try:
+            self.budget.spend(source)
             script = _Parser(source, self.depth + 1, posix=posix).parse()
         except _ParseError as exc:
             return f"it runs a command string that could not be checked ({exc})"
-        return _Danger(self.depth + 1).script(script)
+        return _Danger(self.depth + 1, self.budget).script(script)
 
 
-def _short_flags(args: list[str]) -> str:
-    return "".join(a[1:] for a in args if a.startswith("-") and not a.startswith("--"))
+def _stdin(command: _Simple) -> list[_Word]:
+    """Text the command reads from heredocs and here-strings."""
+    bodies = [r.body for r in command.redirects if r.body is not None]
+    return bodies + [r.target for r in command.redirects if r.op == "<<<"]
 
 
-def _danger_rule(name: str, args: list[str], argv: list[_Word], piped: bool) -> str | None:
-    flags = _short_flags(args)
-    if name == "rm" and (set(flags) & set("rRf") or {"--recursive", "--force"} & set(args)):
-        return "rm -r/-f deletes files recursively or without asking"
-    if name == "git":
-        return _git_danger(argv)
-    if name in _DISK_WRITERS or name.startswith(("mkfs", "mke2fs")):
-        return f"{name} can overwrite disks or files irrecoverably"
-    if name in ("chmod", "chown", "chgrp") and ("R" in flags or "--recursive" in args):
-        return f"{name} -R changes permissions of a whole tree"
-    if name in ("sudo", "su", "doas", "pkexec"):
-        return f"{name} runs commands with elevated privileges"
-    if name in ("shutdown", "reboot", "halt", "poweroff") or (
-        name == "init" and args[:1] in (["0"], ["6"])
+def _redirect_danger(redirect: _Redirect, command: _Command) -> str | None:
+    """Writes to devices, to home or system files, and `: > file` truncation. Other
+    redirections write files in the project, like the edit tools do."""
+    op, target = redirect.op, redirect.target
+    if op in ("<", "<<", "<<-", "<<<", "<&") or (
+        op == ">&" and target.exact and (target.value.isdigit() or target.value == "-")
     ):
-        return f"{name} shuts down or restarts the machine"
-    if name == "systemctl" and set(args) & {"poweroff", "reboot", "halt", "kexec"}:
-        return "systemctl shuts down or restarts the machine"
-    if name == "kill" and _kills_hard(args):
-        return "kill -9 kills processes without letting them clean up"
-    if name in ("pkill", "killall"):
-        return f"{name} kills processes by name"
-    if name == "truncate":
-        return "truncate cuts files to a size, destroying their contents"
-    if name == "find" and _parse_find(argv).writes == "-delete":
-        return "find -delete deletes files"
-    if name in _SHELLS and piped and not [a for a in args if not a.startswith("-")]:
-        return f"it pipes data into {name}, which runs it as a program"
-    if name in _SHELLS and any(w.proc_only for w in argv[1:2]):
-        return f"{name} runs a script produced by another command"
-    if (name == "eval" or (name in _SHELLS and "c" in flags)) and not all(
-        w.exact for w in argv[1:]
-    ):
-        return f"{name} runs a command string that is only known when it runs"
+        return None
+    if target.exact and target.value.startswith("/dev/"):
+        if target.value.startswith(_SAFE_DEVICES):
+            return None
+        return f"it writes to the device {target.value}"
+    if _outside(target):
+        return f"it writes to {target.raw}, outside the project"
+    if op in _OVERWRITES and _writes_nothing(command):
+        return f"it truncates {target.raw} to zero length"
     return None
 
 
-def _kills_hard(args: list[str]) -> bool:
-    signals = {"9", "KILL", "SIGKILL"}
-    pairs = itertools.pairwise(args)
-    return bool({"-9", "-KILL", "-SIGKILL"} & set(args)) or any(
-        a in ("-s", "-n") and b in signals for a, b in pairs
-    )
+_EMPTY_OUTPUT = (
+    [],
+    [":"],
+    ["true"],
+    ["false"],
+    ["cat", "/dev/null"],
+    ["echo", "-n"],
+    ["printf", ""],
+)
 
 
-def _git_danger(argv: list[_Word]) -> str | None:
-    git = _split_git(argv)
-    sub, args = git.sub, [w.value for w in git.args]
-    flags = _short_flags(args)
-    if sub == "push":
-        return "git push publishes commits to a remote"
-    if sub == "reset" and "--hard" in args:
-        return "git reset --hard discards uncommitted changes"
-    if sub == "clean" and ("f" in flags or "--force" in args):
-        return "git clean -f deletes untracked files"
-    if sub == "checkout" and ({".", "--", "--force"} & set(args) or "f" in flags):
-        return "git checkout of paths discards uncommitted changes"
-    if sub == "restore" and not ("--staged" in args and "--worktree" not in args):
-        return "git restore discards uncommitted changes"
-    if sub == "branch" and ("D" in flags or ("--delete" in args and "--force" in args)):
-        return "git branch -D deletes a branch even if it is not merged"
-    if sub == "stash" and args[:1] in (["drop"], ["clear"]):
-        return f"git stash {args[0]} deletes stashed changes"
-    if sub == "filter-branch":
-        return "git filter-branch rewrites history"
-    return None
+def _writes_nothing(command: _Command) -> bool:
+    """`> file`, `: > file`, `true > file`...: the redirection only empties the file."""
+    if not isinstance(command, _Simple):
+        return False
+    return [w.value for w in command.argv] in _EMPTY_OUTPUT and all(w.exact for w in command.argv)
+
+
+# commands that run another command, beyond the ones read-only mode knows ----------------
+
+
+def _skip_options(valued: str, *, script: bool = False) -> Callable[[list[_Word]], _Unwrapped]:
+    """`exec -a NAME cmd`, `ssh -p 22 host cmd`: options (those in `valued` take the next
+    word), then the command; with `script`, the rest is a command string (watch, ssh)."""
+    takes_value = frozenset(f"-{c}" for c in valued)
+
+    def unwrap(argv: list[_Word]) -> _Unwrapped:
+        i = 1
+        while i < len(argv) and argv[i].value.startswith("-"):
+            if not argv[i].exact:
+                return _Unwrapped(unknown=True)
+            i += 2 if argv[i].value in takes_value else 1
+        rest = argv[i + (1 if argv[0].value == "ssh" else 0) :]
+        if not rest:
+            return _Unwrapped()
+        if not script:
+            return _Unwrapped(inner=rest)
+        if not all(w.exact for w in rest):
+            return _Unwrapped(unknown=True)
+        return _Unwrapped(script=" ".join(w.value for w in rest))
+
+    return unwrap
+
+
+_DANGER_WRAPPERS: MappingProxyType[str, Callable[[list[_Word]], _Unwrapped]] = MappingProxyType({
+    "exec": _skip_options("a"), "setsid": _skip_options(""), "busybox": _skip_options(""),
+    "ionice": _skip_options("cnpPu"), "strace": _skip_options("eoEpsuS"),
+    "watch": _skip_options("nqs", script=True), "ssh": _skip_options("BbcDEeFIiJLlmOoPpQRSWw", script=True),
+    **dict.fromkeys(("ksh", "mksh", "fish"), _unwrap_shell),
+})  # fmt: skip

@@ -17,7 +17,38 @@ class _ParseError(Exception):
 
 
 _TOO_DEEP = "commands are nested too deeply"
-_MAX_DEPTH = 32  # nesting of substitutions, compound commands and sh -c, together
+_MAX_DEPTH = 32  # nesting of substitutions, compound commands, wrappers and sh -c, together
+
+#: The longest command line that is analysed, in UTF-8 bytes. Parsing is linear, but it
+#: costs a few microseconds a byte, so a 1 MB command would block for seconds; a longer
+#: command is refused (read-only) or asked about (approvals) without being parsed.
+MAX_COMMAND_BYTES = 64 * 1024
+
+
+def _oversize(command: str) -> int | None:
+    """The command's size in bytes if it is over MAX_COMMAND_BYTES, else None."""
+    if len(command) <= MAX_COMMAND_BYTES // 4:  # no encoding needed: 4 bytes a character at most
+        return None
+    size = len(command.encode("utf-8", "surrogatepass"))
+    return size if size > MAX_COMMAND_BYTES else None
+
+
+class _Budget:
+    """How much more text nested parsers (`sh -c`, `eval`, `watch`) may read, shared by the
+    whole check: each level can re-read nearly all of its parent's text (`eval eval ...
+    cmd`), so without it nesting would cost depth x length."""
+
+    def __init__(self, chars: int = MAX_COMMAND_BYTES) -> None:
+        self.left = chars
+
+    def spend(self, source: str) -> None:
+        self.left -= len(source)
+        if self.left < 0:
+            raise _ParseError(
+                f"its nested command strings add up to more than {MAX_COMMAND_BYTES} bytes"
+            )
+
+
 _META = frozenset(" \t\n|&;()<>")
 _OPERATORS = tuple(sorted(  # longest first, so `;;&` wins over `;;` and `;`
     [";;&", ";;", ";&", "&&", "||", "|&", "|", "&", ";", "(", ")",
@@ -25,6 +56,9 @@ _OPERATORS = tuple(sorted(  # longest first, so `;;&` wins over `;;` and `;`
     key=len, reverse=True,
 ))  # fmt: skip
 _POSIX_OPERATORS = tuple(op for op in _OPERATORS if op not in ("&>>", "&>", "|&", "<<<"))
+_OPERATOR_RE = re.compile("|".join(map(re.escape, _OPERATORS)))  # alternatives longest first
+_POSIX_OPERATOR_RE = re.compile("|".join(map(re.escape, _POSIX_OPERATORS)))
+_BLANKS = re.compile(r"(?:[ \t]|\\\n)*")  # blanks and line continuations
 _REDIRECTIONS = _names("&>> &> <<< <<- << <> <& >& >> >| < >")
 _FD_RE = re.compile(r"\d+|\{[A-Za-z_][A-Za-z0-9_]*\}")
 _POSIX_FD_RE = re.compile(r"\d+")
@@ -82,6 +116,8 @@ class _WordBuilder:
         )
 
     def finish(self, raw: str) -> _Word:
+        if len(self.parts) == 1 and self.parts[0][0] == "lit" and not self.nested:
+            return self._finish_plain(raw, self.parts[0][1])
         unquoted = "".join(t if k == "lit" else "\0" for k, t in self.parts)
         globbed = (
             "*" in unquoted or "?" in unquoted or unquoted.startswith("~") or _brackets(unquoted)
@@ -98,6 +134,12 @@ class _WordBuilder:
             nested=self.nested,
             hazards=self.hazards,
         )
+
+    def _finish_plain(self, raw: str, text: str) -> _Word:
+        """The common case, a word of plain unquoted characters, without the joins."""
+        globbed = "*" in text or "?" in text or text.startswith("~") or _brackets(text)
+        starts = None if text[:1] in ("*", "?", "[", "{", "~") else text[:1]
+        return _Word(raw, text, not globbed, starts, globbed, hazards=self.hazards)
 
     def _starts(self) -> str | None:
         if any(k == "uexp" for k, _ in self.parts):
@@ -131,7 +173,7 @@ class _Lexer(ABC):  # the layers above supply the abstract methods
         self.pos = 0
         self.depth = depth
         self.posix = posix
-        self._operators = _POSIX_OPERATORS if posix else _OPERATORS
+        self._operator_re = _POSIX_OPERATOR_RE if posix else _OPERATOR_RE
         self._peeked: _Tok | None = None
         # heredocs whose bodies start after the next newline: (redirect, delimiter,
         # strip leading tabs, delimiter quoted)
@@ -180,20 +222,13 @@ class _Lexer(ABC):  # the layers above supply the abstract methods
             return _Tok("op", "\n")
         if src.startswith(("<(", ">("), self.pos) and not self.posix:
             return self._word_tok()
-        for op in self._operators:
-            if src.startswith(op, self.pos):
-                self.pos += len(op)
-                return _Tok("redir" if op in _REDIRECTIONS else "op", op)
+        if (m := self._operator_re.match(src, self.pos)) is not None:
+            op, self.pos = m.group(), m.end()
+            return _Tok("redir" if op in _REDIRECTIONS else "op", op)
         return self._word_tok()
 
     def _skip_blanks(self) -> None:
-        while self.pos < len(self.src):
-            if self.src[self.pos] in " \t":
-                self.pos += 1
-            elif self.src.startswith("\\\n", self.pos):
-                self.pos += 2
-            else:
-                return
+        self.pos = _BLANKS.match(self.src, self.pos).end()  # type: ignore[union-attr]
 
     def _word_tok(self) -> _Tok:
         word = self._scan_word()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rho_agent.permissions.shell.lexer import _TOO_DEEP, _ParseError
+from rho_agent.permissions.shell.lexer import _TOO_DEEP, MAX_COMMAND_BYTES, _oversize, _ParseError
 from rho_agent.permissions.shell.parser import _Parser
 from rho_agent.permissions.shell.readonly import _ReadOnly
-from rho_agent.permissions.shell.reasons import _parse_reason
+from rho_agent.permissions.shell.reasons import _parse_reason, _too_long
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,11 @@ class ShellVerdict:
 def check_command(command: str) -> ShellVerdict:
     """Whether the read-only shell may run `command`, and if not, why.
 
-    An empty command (or only blanks and comments) is allowed: it runs nothing.
+    An empty command (or only blanks and comments) is allowed: it runs nothing. A command
+    over MAX_COMMAND_BYTES is refused without being parsed.
     """
+    if (size := _oversize(command)) is not None:
+        return ShellVerdict(False, _too_long(size, MAX_COMMAND_BYTES))
     try:
         reason = _ReadOnly().script(_Parser(command).parse())
     except _ParseError as exc:

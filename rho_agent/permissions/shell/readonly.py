@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from rho_agent.permissions.shell.commands import _ANY_ARGUMENTS, _CHECKS, _unknown_command
 from rho_agent.permissions.shell.coreutils import _SINKS, _conditional_problem
-from rho_agent.permissions.shell.lexer import _ParseError
+from rho_agent.permissions.shell.lexer import _MAX_DEPTH, _TOO_DEEP, _Budget, _ParseError
 from rho_agent.permissions.shell.parser import _Parser
 from rho_agent.permissions.shell.reasons import _SUGGEST, _parse_reason
 from rho_agent.permissions.shell.syntax import (
@@ -29,8 +29,10 @@ _Check = Callable[["_ReadOnly", list[_Word]], "str | None"]
 class _ReadOnly:
     """Walks a parse tree; each method returns the first reason to deny, or None."""
 
-    def __init__(self, depth: int = 0) -> None:
+    def __init__(self, depth: int = 0, budget: _Budget | None = None) -> None:
         self.depth = depth
+        self.hops = 0  # wrappers around the command being checked (env xargs timeout ...)
+        self.budget = budget or _Budget()
 
     def script(self, script: _Script) -> str | None:
         for pipeline in script.pipelines:
@@ -114,13 +116,25 @@ class _ReadOnly:
             return None
         return _unknown_command(name)
 
+    def wrapped(self, argv: list[_Word]) -> str | None:
+        """The command a wrapper or find -exec runs; wrappers count toward the nesting
+        limit, so `env env env ... ls` stays linear."""
+        if self.depth + self.hops >= _MAX_DEPTH:
+            raise _ParseError(_TOO_DEEP)
+        self.hops += 1
+        try:
+            return self.argv(argv)
+        finally:
+            self.hops -= 1
+
     def text(self, source: str, *, posix: bool = False) -> str | None:
         """A command string run by `sh -c` and friends."""
         try:
+            self.budget.spend(source)
             script = _Parser(source, self.depth + 1, posix=posix).parse()
         except _ParseError as exc:
             return _parse_reason(exc)
-        return _ReadOnly(self.depth + 1).script(script)
+        return _ReadOnly(self.depth + 1, self.budget).script(script)
 
 
 def _redirect_problem(redirect: _Redirect) -> str | None:

@@ -23,6 +23,13 @@ def _parse_reason(exc: _ParseError) -> str:
     )
 
 
+def _too_long(size: int, limit: int) -> str:
+    return (
+        f"The command is {size} bytes long; read-only mode checks command lines of up to "
+        f"{limit} bytes ({limit // 1024} KiB). Split it into several shorter commands."
+    )
+
+
 def _computed(name: str, word: _Word) -> str:
     return (
         f"'{name}': the argument '{word.raw}' is only known when the command runs and could "

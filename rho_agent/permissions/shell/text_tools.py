@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from rho_agent.permissions.shell.awk import _awk_program_problem
 from rho_agent.permissions.shell.options import _denied_hit, _first_unlisted, _getopt, _values
 from rho_agent.permissions.shell.reasons import _bad_option, _computed, _not_read_only
 from rho_agent.permissions.shell.syntax import _lit_word, _names, _Word
@@ -191,25 +192,4 @@ def _check_awk(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
     for file in files:
         if file.value.startswith("/inet"):
             return f"'{name} {file.raw}' opens a network connection, which read-only mode does not allow."
-    return None
-
-
-def _awk_program_problem(program: str) -> str | None:
-    """Deliberately simple, so it cannot be fooled by strings and regexes: awk runs
-    commands only through system(), pipes (| and |&) and writes only through > inside
-    an action; gawk adds @load/@include and /inet networking."""
-    if "system" in program:
-        return "calls system(), which runs a command"
-    if "|" in program.replace("||", ""):
-        return "uses a pipe (| or |&), which runs a command (write regex alternatives with grep -E)"
-    if "@" in program:
-        return "uses @load/@include or an indirect call"
-    if "/inet" in program:
-        return "opens a network connection"
-    action = program.find("{")
-    if action != -1 and ">" in program[action:]:
-        return (
-            "contains > inside an action, which may redirect output to a file (for a comparison, "
-            "use a pattern like awk '$1 > 0 {print}')"
-        )
     return None

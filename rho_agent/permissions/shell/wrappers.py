@@ -9,14 +9,26 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from rho_agent.permissions.shell.options import _first_match, _first_unlisted, _getopt, _values
+from rho_agent.permissions.shell.options import (
+    _first_match,
+    _first_unlisted,
+    _getopt,
+    _Opts,
+    _values,
+)
 from rho_agent.permissions.shell.reasons import (
     _WRITES_FILE,
     _bad_option,
     _computed,
     _not_read_only,
 )
-from rho_agent.permissions.shell.syntax import _may_be_option, _names, _opaque_word, _Word
+from rho_agent.permissions.shell.syntax import (
+    _ASSIGN_RE,
+    _may_be_option,
+    _names,
+    _opaque_word,
+    _Word,
+)
 from rho_agent.permissions.shell.variables import (
     _SET_OPTIONS,
     _assignment_problem,
@@ -110,7 +122,7 @@ def _check_find(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
     for inner in result.execs:
         if not inner:
             return "'find -exec' without a command is not allowed in read-only mode."
-        if reason := ctx.argv(inner):
+        if reason := ctx.wrapped(inner):
             return reason
     return None
 
@@ -120,44 +132,57 @@ def _check_find(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
 
 @dataclass
 class _Unwrapped:
-    """What a wrapper (env, xargs, timeout, ...) runs: another argv or a script string."""
+    """What a wrapper (env, xargs, timeout, ...) runs: another argv or a script string.
+
+    `problem` is why read-only mode refuses the wrapper itself; the inner command is
+    still filled in where it can be known, because the dangerous-command check looks
+    through wrappers whatever their options. `unknown`: what runs is only known at run time.
+    """
 
     problem: str | None = None
     inner: list[_Word] | None = None
     script: str | None = None
     posix: bool = False  # the script is for sh/dash
+    unknown: bool = False
 
 
 _ENV_OPTIONS = _names("-i --ignore-environment -u --unset -C --chdir -0 --null -v --debug")
 
 
 def _unwrap_env(argv: list[_Word]) -> _Unwrapped:
-    opts = _getopt(argv[1:], "uC", ("--unset", "--chdir", "--split-string"), posix=True)
+    opts = _getopt(argv[1:], "uCS", ("--unset", "--chdir", "--split-string"), posix=True)
     if opts.unknown:
-        return _Unwrapped(_computed("env", opts.unknown))
-    if hit := _first_match(opts, ("-S", "--split-string")):
-        return _Unwrapped(
-            _bad_option(
-                "env",
-                hit,
-                "it splits a string into a command; write the command directly",
-            )
-        )
-    if bad := _first_unlisted(opts, _ENV_OPTIONS):
-        return _Unwrapped(_not_read_only("env", bad))
-    for unset in _values(opts, "-u", "--unset"):
-        if not unset.exact or _unsafe_variable(unset.value):
-            return _Unwrapped(
-                _bad_option("env", f"-u {unset.raw}", "it changes which programs run")
-            )
+        return _Unwrapped(_computed("env", opts.unknown), unknown=True)
+    problem = _env_option_problem(opts)
     operands = (
         opts.operands[1:] if opts.operands[:1] and opts.operands[0].value == "-" else opts.operands
     )
-    while operands and "=" in operands[0].value:
-        if not operands[0].exact or (reason := _assignment_problem(operands[0])):
-            return _Unwrapped(reason if operands[0].exact else _computed("env", operands[0]))
-        operands = operands[1:]
-    return _Unwrapped(inner=operands or None)
+    while operands and ("=" in operands[0].value or _ASSIGN_RE.match(operands[0].raw)):
+        word, operands = operands[0], operands[1:]
+        if word.exact:
+            problem = problem or _assignment_problem(word)
+        elif _ASSIGN_RE.match(word.raw):  # NAME=$x: an assignment whatever its value
+            problem = problem or _computed("env", word)
+        else:  # maybe an assignment, maybe the command
+            return _Unwrapped(problem or _computed("env", word), unknown=True)
+    split = _values(opts, "-S", "--split-string")
+    if split:
+        if not all(w.exact for w in split):
+            return _Unwrapped(problem, unknown=True)
+        return _Unwrapped(problem, script=" ".join(w.value for w in [*split, *operands]))
+    return _Unwrapped(problem, inner=operands or None)
+
+
+def _env_option_problem(opts: _Opts) -> str | None:
+    if hit := _first_match(opts, ("-S", "--split-string")):
+        why = "it splits a string into a command; write the command directly"
+        return _bad_option("env", hit, why)
+    if bad := _first_unlisted(opts, _ENV_OPTIONS):
+        return _not_read_only("env", bad)
+    for unset in _values(opts, "-u", "--unset"):
+        if not unset.exact or _unsafe_variable(unset.value):
+            return _bad_option("env", f"-u {unset.raw}", "it changes which programs run")
+    return None
 
 
 def _unwrap_xargs(argv: list[_Word]) -> _Unwrapped:
@@ -167,12 +192,12 @@ def _unwrap_xargs(argv: list[_Word]) -> _Unwrapped:
         optional="eil", posix=True,
     )  # fmt: skip
     if opts.unknown:
-        return _Unwrapped(_computed("xargs", opts.unknown))
+        return _Unwrapped(_computed("xargs", opts.unknown), unknown=True)
     allowed = ("-0", "--null", "-a", "--arg-file", "-d", "--delimiter", "-E", "-e", "--eof", "-I", "-i",
                "--replace", "-L", "-l", "--max-lines", "-n", "--max-args", "-P", "--max-procs", "-r",
                "--no-run-if-empty", "-s", "--max-chars", "-t", "--verbose", "-x", "--exit")  # fmt: skip
-    if bad := _first_unlisted(opts, allowed):
-        return _Unwrapped(_not_read_only("xargs", bad))
+    bad = _first_unlisted(opts, allowed)
+    problem = _not_read_only("xargs", bad) if bad else None
     inner = opts.operands
     replace = next(
         (
@@ -183,7 +208,7 @@ def _unwrap_xargs(argv: list[_Word]) -> _Unwrapped:
         None,
     )
     if not inner:
-        return _Unwrapped()  # xargs runs echo
+        return _Unwrapped(problem)  # xargs runs echo
     if replace:
         inner = [
             _opaque_word(w.raw, None if w.value.startswith(replace) else w.value[0])
@@ -191,8 +216,8 @@ def _unwrap_xargs(argv: list[_Word]) -> _Unwrapped:
             else w
             for w in inner
         ]
-        return _Unwrapped(inner=inner)
-    return _Unwrapped(inner=[*inner, _opaque_word("<arguments from stdin>")])
+        return _Unwrapped(problem, inner=inner)
+    return _Unwrapped(problem, inner=[*inner, _opaque_word("<arguments from stdin>")])
 
 
 def _option_wrapper(
@@ -207,12 +232,12 @@ def _option_wrapper(
     def unwrap(argv: list[_Word]) -> _Unwrapped:
         opts = _getopt(argv[1:], short_args, long_args, posix=True)
         if opts.unknown:
-            return _Unwrapped(_computed(name, opts.unknown))
+            return _Unwrapped(_computed(name, opts.unknown), unknown=True)
         if name == "command" and opts.names() & {"-v", "-V"}:
             return _Unwrapped()  # only describes the command
-        if bad := _first_unlisted(opts, allowed):
-            return _Unwrapped(_not_read_only(name, bad))
-        return _Unwrapped(inner=opts.operands[skip:] or None)
+        bad = _first_unlisted(opts, allowed)
+        problem = _not_read_only(name, bad) if bad else None
+        return _Unwrapped(problem, inner=opts.operands[skip:] or None)
 
     return unwrap
 
@@ -225,31 +250,41 @@ def _unwrap_shell(argv: list[_Word]) -> _Unwrapped:
     """`sh -c 'script'`: the script is parsed and checked like the outer command line.
     A shell reading a file or stdin runs commands nobody can check."""
     name, words = argv[0].value.rpartition("/")[2], argv[1:]
-    wants_script, i = False, 0
+    problem, wants_script, i = None, False, 0
     while i < len(words):
         word = words[i]
         if not word.exact:
-            return _Unwrapped(_computed(name, word))
+            return _Unwrapped(problem or _computed(name, word), unknown=True)
         value = word.value
+        if value == "--":
+            i += 1
+            break
         if value in ("--norc", "--noprofile", "--posix"):
             i += 1
-        elif value in ("-o", "+o"):
-            if i + 1 >= len(words) or words[i + 1].value not in _SET_OPTIONS:
-                return _Unwrapped(_not_read_only(name, value))
+        elif value in _SHELL_VALUED:
+            valued = words[i + 1].value if i + 1 < len(words) else ""
+            if value not in ("-o", "+o") or valued not in _SET_OPTIONS:
+                problem = problem or _not_read_only(name, value)
             i += 2
-        elif value[:1] in ("-", "+") and len(value) > 1 and not value.startswith("--"):
-            if set(value[1:]) - set("euxvlc"):
-                return _Unwrapped(_not_read_only(name, value))
-            wants_script = wants_script or "c" in value
+        elif value[:1] in ("-", "+") and len(value) > 1:
+            if value.startswith("--") or set(value[1:]) - set("euxvlc"):
+                problem = problem or _not_read_only(name, value)
+            wants_script = wants_script or ("c" in value and not value.startswith("--"))
             i += 1
-        elif wants_script:
-            return _Unwrapped(script=value, posix=name in ("sh", "dash"))
         else:
             break
+    if wants_script and i < len(words):
+        if not words[i].exact:
+            return _Unwrapped(problem or _computed(name, words[i]), unknown=True)
+        return _Unwrapped(problem, script=words[i].value, posix=name in ("sh", "dash"))
     return _Unwrapped(
-        f"'{name}' without -c is not allowed in read-only mode: it would run commands from a "
+        problem
+        or f"'{name}' without -c is not allowed in read-only mode: it would run commands from a "
         f"file or from stdin, which cannot be checked. Use {name} -c 'commands' or run them directly."
     )
+
+
+_SHELL_VALUED = _names("-o +o -O +O --rcfile --init-file")
 
 
 _WRAPPERS: MappingProxyType[str, Callable[[list[_Word]], _Unwrapped]] = MappingProxyType({
@@ -275,4 +310,4 @@ def _check_wrapper(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
         return unwrapped.problem
     if unwrapped.script is not None:
         return ctx.text(unwrapped.script, posix=unwrapped.posix)
-    return ctx.argv(unwrapped.inner) if unwrapped.inner else None
+    return ctx.wrapped(unwrapped.inner) if unwrapped.inner else None

@@ -159,6 +159,8 @@ class Registry:
         self.base_dir = base_dir
         self.toolbox_url = ""
         self.create_delay = 0.0
+        #: Programs the next sandboxes' image lacks (e.g. "/usr/bin/bwrap").
+        self.missing_programs: tuple[str, ...] = ()
         self.lock = threading.RLock()
         self._sandboxes: dict[str, SandboxRecord] = {}
 
@@ -199,6 +201,7 @@ class Registry:
             network=not body.get("networkBlockAll", False),
             hostname=f"sandbox-{sandbox_id[:8]}",
             work_dir=workdir,
+            missing=self.missing_programs,
         )
         now = time.time()
         record = SandboxRecord(

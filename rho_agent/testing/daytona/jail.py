@@ -71,8 +71,18 @@ class Resolved:
 class Jail:
     """A sandbox root directory plus the bwrap command line that makes it `/`."""
 
-    def __init__(self, root: Path, *, network: bool, hostname: str, work_dir: str = HOME):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        network: bool,
+        hostname: str,
+        work_dir: str = HOME,
+        missing: tuple[str, ...] = (),
+    ):
         self.root = root
+        #: Host programs this sandbox's "image" lacks (each is covered by /dev/null).
+        self.missing = missing
         self.network = network
         self.hostname = hostname
         self.work_dir = work_dir  # the image's WORKDIR, else HOME: where relative paths start
@@ -199,6 +209,8 @@ class Jail:
         if self.network:
             args.append("--share-net")
         args += ["--hostname", self.hostname, "--die-with-parent", "--new-session"]
+        for path in self.missing:
+            args += ["--ro-bind", "/dev/null", path]
         # SETFCAP alone (Docker grants it to a container's root too) lets a command map its uid
         # into a nested user namespace: bubblewrap inside the sandbox (rho_agent.sandbox.remote).
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETFCAP", "--chdir", cwd, "--", *command]

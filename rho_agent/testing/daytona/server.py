@@ -180,6 +180,18 @@ class LocalDaytona:
         """Seconds a new sandbox stays `creating`/`starting` before it is `started`."""
         return self._registry.create_delay if self._registry else self._create_delay
 
+    @property
+    def missing_programs(self) -> tuple[str, ...]:
+        """Host programs that sandboxes created from now on lack, as if their image had
+        none (e.g. `("/usr/bin/bwrap",)`)."""
+        return self._registry.missing_programs if self._registry else ()
+
+    @missing_programs.setter
+    def missing_programs(self, paths: tuple[str, ...]) -> None:
+        if self._registry is None:
+            raise RuntimeError("start the server first")
+        self._registry.missing_programs = tuple(paths)
+
     @create_delay.setter
     def create_delay(self, seconds: float) -> None:
         self._create_delay = seconds

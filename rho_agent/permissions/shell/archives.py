@@ -1,0 +1,123 @@
+"""Read-only rules for archives: listing, testing and printing, never extracting or creating."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rho_agent.permissions.shell.options import _first_unlisted, _getopt, _values
+from rho_agent.permissions.shell.reasons import _bad_option, _computed, _not_read_only
+from rho_agent.permissions.shell.syntax import _lit_word, _may_be_option, _names, _Word
+
+if TYPE_CHECKING:
+    from rho_agent.permissions.shell.readonly import _ReadOnly
+
+
+# tar -------------------------------------------------------------------------------------
+
+_TAR_ALLOWED = _names("-t --list -v --verbose -f --file -z --gzip --gunzip -j --bzip2 -J --xz --zstd -a --auto-compress --wildcards --no-wildcards --exclude --full-time --numeric-owner --utc")  # fmt: skip
+
+
+def _tar_new_style(words: list[_Word]) -> list[_Word]:
+    """Old-style `tar tfv a.tar`: each letter is an option, and letters that take a value
+    take the following words in order (so the archive is a.tar, not "v")."""
+    if not words or not words[0].exact or words[0].value.startswith("-"):
+        return words
+    out, rest = [], words[1:]
+    for letter in words[0].value:
+        out.append(_lit_word("-" + letter))
+        if letter in "fbCFgHIKLNTVX" and rest:
+            out.append(rest.pop(0))
+    return out + rest
+
+
+def _check_tar(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    opts = _getopt(_tar_new_style(argv[1:]), "f", ("--file", "--exclude"))
+    if opts.unknown:
+        return _computed("tar", opts.unknown)
+    if not opts.names() & {"-t", "--list"}:
+        return "'tar' is allowed only for listing an archive in read-only mode (tar -tf archive.tar); extracting or creating writes files."
+    if bad := _first_unlisted(opts, _TAR_ALLOWED):
+        return _not_read_only("tar", bad)
+    for archive in _values(opts, "-f", "--file"):
+        if ":" in archive.value or not archive.exact:
+            return f"'tar -f {archive.raw}' is not allowed in read-only mode: a name with ':' is a remote archive reached over the network."
+    return None
+
+
+# zip ---------------------------------------------------------------------------------------
+
+_UNZIP_MODES = "lvtpcz"  # list, verbose list, test, print to stdout (plain, with names), comment
+_UNZIP_FLAGS = frozenset(_UNZIP_MODES + "qCx")  # -q quiet, -C case-insensitive, -x excluded names
+_ZIPINFO_FLAGS = frozenset("12smlvhtTzCx")  # every zipinfo option but the -M pager
+
+
+def _option_letters(name: str, words: list[_Word]) -> tuple[str, str | None]:
+    """unzip and zipinfo read single-letter options anywhere (names after -x too), so
+    every word that looks like an option counts. Returns (letters, problem)."""
+    letters = ""
+    for word in words:
+        if not word.exact:
+            if _may_be_option(word):
+                return letters, _computed(name, word)
+        elif word.value.startswith("-") and len(word.value) > 1:
+            letters += word.value[1:]
+    return letters, None
+
+
+def _check_unzip(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    words = argv[1:]
+    first = words[0].value if words and words[0].exact else ""
+    if first.startswith("-Z"):  # zipinfo mode: the rest are zipinfo's options
+        rest = [_lit_word("-" + first[2:])] if first[2:] else []
+        return _zipinfo_problem("unzip -Z", rest + words[1:])
+    letters, problem = _option_letters("unzip", words)
+    if problem:
+        return problem
+    if bad := next((c for c in letters if c not in _UNZIP_FLAGS), None):
+        return _bad_option("unzip", f"-{bad}", "it extracts, overwrites or opens a pager")
+    if not set(letters) & set(_UNZIP_MODES):
+        return (
+            "'unzip' is allowed only for listing, testing or printing an archive in read-only "
+            "mode (unzip -l a.zip, unzip -t a.zip, unzip -p a.zip FILE); extracting writes files."
+        )
+    return None
+
+
+def _zipinfo_problem(name: str, words: list[_Word]) -> str | None:
+    letters, problem = _option_letters(name, words)
+    if problem:
+        return problem
+    if bad := next((c for c in letters if c not in _ZIPINFO_FLAGS), None):
+        why = "it opens a pager" if bad == "M" else "read-only mode allows only the listing options"
+        return _bad_option(name, f"-{bad}", why)
+    return None
+
+
+def _check_zipinfo(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    return _zipinfo_problem("zipinfo", argv[1:])
+
+
+# gzip, xz, bzip2, zstd ------------------------------------------------------------------
+
+_COMPRESSOR_READS = _names("-c --stdout --to-stdout -l --list -t --test -h --help -V --version")
+_COMPRESSOR_FLAGS = _COMPRESSOR_READS | _names(
+    "-d --decompress --uncompress -v --verbose -q --quiet -n --no-name -N --name -k --keep "
+    "-1 -2 -3 -4 -5 -6 -7 -8 -9 --fast --best"
+)
+
+
+def _check_compressor(ctx: _ReadOnly, argv: list[_Word]) -> str | None:
+    """gzip and friends: only to stdout (-c), listing (-l) or testing (-t); otherwise they
+    replace each file with its (de)compressed version."""
+    name = argv[0].value.rpartition("/")[2]
+    opts = _getopt(argv[1:])
+    if opts.unknown:
+        return _computed(name, opts.unknown)
+    if bad := _first_unlisted(opts, _COMPRESSOR_FLAGS):
+        return _not_read_only(name, bad)
+    if not opts.names() & _COMPRESSOR_READS:
+        return (
+            f"'{name}' without -c, -l or -t is not allowed in read-only mode: it replaces files "
+            f"with their (de)compressed versions. Use {name} -c FILE (to stdout), -l or -t."
+        )
+    return None
