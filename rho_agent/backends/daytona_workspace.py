@@ -499,7 +499,8 @@ def _wrap(command: str, cwd: str, seconds: int, cancel_flag: str, confine: str =
 async def _download_head(fs: Any, path: str, limit: int | None, seconds: int) -> bytes:
     """The first `limit` bytes (or all) of `path`, streamed. Leaving the stream early closes
     the connection, so the rest is never sent. The SDK does not translate errors raised while
-    streaming: they become DaytonaErrors here, for `_call` to retry or report."""
+    streaming: they become DaytonaErrors here, for `_call` to retry or report. `seconds` bounds
+    the whole download here: the SDK's own `timeout` does not stop a stream that goes silent."""
     import aiohttp
     from daytona.common.errors import (
         DaytonaConnectionError,
@@ -509,20 +510,21 @@ async def _download_head(fs: Any, path: str, limit: int | None, seconds: int) ->
 
     data = bytearray()
     try:
-        stream = await fs.download_file_stream(path, timeout=seconds)
-        try:
-            async for chunk in stream:
-                data += chunk
-                if limit is not None and len(data) >= limit:
-                    break
-        finally:
-            await stream.aclose()
+        async with asyncio.timeout(seconds):
+            stream = await fs.download_file_stream(path, timeout=seconds)
+            try:
+                async for chunk in stream:
+                    data += chunk
+                    if limit is not None and len(data) >= limit:
+                        break
+            finally:
+                await stream.aclose()
     except aiohttp.ClientResponseError as exc:
         message = f"Failed to download file: {exc.message}"
         raise create_daytona_error(message, status_code=exc.status) from exc
     except aiohttp.ClientError as exc:
         raise DaytonaConnectionError(f"Failed to download file: {exc}") from exc
-    except TimeoutError as exc:  # the download's own `timeout` (aiohttp's total)
+    except TimeoutError as exc:  # `seconds` passed
         raise DaytonaConnectionTimeoutError(f"Failed to download file: {path} timed out") from exc
     return bytes(data[:limit])
 
