@@ -182,6 +182,8 @@ async def test_corpus_leaves_no_trace_on_local_daytona(
         )
         results = await run_corpus(ctx, corpus_for(REPO, listener.port))
         await asyncio.sleep(1.5)
+        allowed = await BashTool()({"command": "cat victim.txt"}, ctx)
+        assert allowed.text == "alpha\nbeta"  # the sandbox runs what it should
         assert sorted(p.name for p in (root / "markers").iterdir()) == []
         assert snapshot(root) == before, "a command changed the sandbox's working dir"
         assert listener.connections == 0

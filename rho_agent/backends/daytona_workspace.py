@@ -236,7 +236,7 @@ class DaytonaWorkspace(Provisioning, Workspace):
         cancel_flag = f"/tmp/.rho-agent-cancel-{uuid.uuid4().hex}"
         confine = ""
         if confined and remote_sandbox.needs_confinement(self.confinement):
-            confine = remote_sandbox.script_prefix(self.confinement, cwd)
+            confine = remote_sandbox.script_prefix(self.confinement, self.working_dir, cwd)
         script = _wrap(command, cwd, seconds, cancel_flag, confine)
         sandbox = self.sandbox
         started = time.monotonic()

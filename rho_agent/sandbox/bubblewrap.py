@@ -74,25 +74,38 @@ def argv(
     cwd: str,
     private_tmp: str | None,
     command: list[str],
+    pid_namespace: bool = True,
+    hide_run: bool = True,
 ) -> list[str]:
     """The full bwrap command line running `command` in `cwd` under `confinement`.
 
     `private_tmp` is a host directory mounted at /tmp when the working dir is writable
     (it lasts for the session); otherwise /tmp is an empty tmpfs that lasts one command.
+    `pid_namespace=False` keeps the PID namespace and the /proc of the caller, for where a
+    fresh /proc cannot be mounted (bwrap nested in a container: `rho_agent.sandbox.remote`).
+    `hide_run=False` leaves /run alone, for a root that may not have it (bwrap cannot make a
+    mount point on the read-only root).
     """
-    args = [bwrap, "--unshare-user", "--unshare-all"]
-    if confinement.network:
-        args.append("--share-net")
+    if pid_namespace:
+        args = [bwrap, "--unshare-user", "--unshare-all"]
+        if confinement.network:
+            args.append("--share-net")
+        proc = ["--proc", "/proc"]
+    else:
+        args = [bwrap, "--unshare-user", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+        if not confinement.network:
+            args.append("--unshare-net")
+        proc = []
     args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--disable-userns"]
     if confinement.writes is WriteScope.anywhere:
-        args += ["--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"]
+        args += ["--bind", "/", "/", "--dev-bind", "/dev", "/dev", *proc]
         return [*args, "--chdir", cwd, "--", *command]
-    args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    args += ["--ro-bind", "/", "/", "--dev", "/dev", *proc]
     if confinement.writes is WriteScope.working_dir and private_tmp:
         args += ["--bind", private_tmp, "/tmp"]
     else:
         args += ["--tmpfs", "/tmp"]
-    if not confinement.network:
+    if hide_run and not confinement.network:
         args += ["--tmpfs", "/run"]
     # Bound again after the tmpfs mounts, which would hide a working dir under /tmp or /run.
     if confinement.writes is WriteScope.working_dir:

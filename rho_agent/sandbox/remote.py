@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import shlex
 
+from rho_agent.sandbox import bubblewrap
 from rho_agent.sandbox.confinement import Confinement, SandboxMode, WriteScope
 
 #: The line the remote script prints first when it runs a command unconfined under `auto`.
 NO_SANDBOX_MARK = "@@rho-agent:no-sandbox@@"
-
-_COMMON = ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--disable-userns"]
-_FS = ["--ro-bind", "/", "/", "--dev", "/dev", "--tmpfs", "/tmp"]
 
 
 def needs_confinement(confinement: Confinement) -> bool:
@@ -33,24 +31,18 @@ def needs_confinement(confinement: Confinement) -> bool:
     )
 
 
-def _variants(confinement: Confinement, cwd: str) -> tuple[list[str], list[str]]:
-    net = [] if confinement.network else ["--unshare-net"]
-    keep_cwd = ["--ro-bind", cwd, cwd] if cwd.startswith("/tmp") else []
-    writes = ["--bind", cwd, cwd] if confinement.writes is not WriteScope.none else keep_cwd
-    full = ["--unshare-user", "--unshare-all", *(["--share-net"] if confinement.network else [])]
-    full += [*_COMMON, *_FS, "--proc", "/proc", *writes, "--chdir", cwd]
-    nopid = ["--unshare-user", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", *net]
-    nopid += [*_COMMON, *_FS, *writes, "--chdir", cwd]
-    return full, nopid
-
-
-def script_prefix(confinement: Confinement, cwd: str) -> str:
+def script_prefix(confinement: Confinement, working_dir: str, cwd: str) -> str:
     """Shell lines that set "$@" to the confining command prefix (empty: unconfined), or
     refuse. The caller then runs `"$@" bash -c COMMAND`."""
-    full, nopid = _variants(confinement, cwd)
-    q = " ".join
-    full_s = q(shlex.quote(a) for a in full)
-    nopid_s = q(shlex.quote(a) for a in nopid)
+    full, nopid = (
+        shlex.join(
+            bubblewrap.argv(
+                "bwrap", confinement, working_dir=working_dir, cwd=cwd, private_tmp=None,
+                command=[], pid_namespace=pid_namespace, hide_run=False,
+            )
+        )
+        for pid_namespace in (True, False)
+    )  # fmt: skip
     why = "bubblewrap (bwrap) is missing from the Daytona sandbox's image or cannot run there"
     if confinement.mode is SandboxMode.required:
         refuse = f"echo {shlex.quote('rho-agent: this profile requires an OS sandbox for shell commands: ' + why + '. Use an image with bubblewrap (apt install bubblewrap).')}; exit 126"
@@ -62,8 +54,8 @@ def script_prefix(confinement: Confinement, cwd: str) -> str:
         refuse = f"echo {shlex.quote(unconfined)}; set --"
     return (
         "if command -v bwrap >/dev/null 2>&1 && "
-        f"bwrap {full_s} -- true >/dev/null 2>&1; then set -- bwrap {full_s} --\n"
+        f"{full} true >/dev/null 2>&1; then set -- {full}\n"
         "elif command -v bwrap >/dev/null 2>&1 && "
-        f"bwrap {nopid_s} -- true >/dev/null 2>&1; then set -- bwrap {nopid_s} --\n"
+        f"{nopid} true >/dev/null 2>&1; then set -- {nopid}\n"
         f"else {refuse}; fi\n"
     )
