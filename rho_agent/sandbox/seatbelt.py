@@ -6,7 +6,7 @@ everything except what the confinement forbids: writes outside the allowed paths
 network, and reading other processes (so the agent's environment is out of reach).
 Paths are given as parameters (`-D`), never spliced into the profile text.
 
-Not exercised by the test suite (it runs on Linux); `profile()` is checked as text.
+Not exercised by the test suite, which runs on Linux: check it on a Mac before relying on it.
 """
 
 from __future__ import annotations
