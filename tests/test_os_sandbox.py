@@ -37,12 +37,12 @@ needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bu
 
 
 class Listener:
-    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
+    """A listener that counts the connections it accepts: TCP on 127.0.0.1, or `sock`."""
 
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, sock: socket.socket | None = None) -> None:
+        self.sock = sock or socket.create_server(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
+        self.port = self.sock.getsockname()[1] if self.sock.family == socket.AF_INET else 0
         self.connections = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -155,6 +155,45 @@ async def test_landlock_alone_holds_the_filesystem_and_tcp(
     """Where bwrap cannot run, Landlock is the fallback: the same corpus, parser off."""
     monkeypatch.setenv("RHO_AGENT_SANDBOX", "landlock")
     await local_corpus(tmp_path, listener, shell_policy=False, mechanism="landlock")
+
+
+@pytest.mark.parametrize("mechanism", ["bubblewrap", "landlock"])
+async def test_readonly_commands_cannot_reach_a_unix_socket_they_can_see(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mechanism: str
+) -> None:
+    """A daemon's socket in the working dir is on a read-only mount, yet connectable; the
+    seccomp filter refuses Unix sockets to commands without network. Parser off."""
+    if mechanism == "bubblewrap" and shutil.which("bwrap") is None:
+        pytest.skip("needs bubblewrap")
+    if mechanism == "landlock" and abi_version() < 1:
+        pytest.skip("needs Landlock")
+    monkeypatch.setenv("RHO_AGENT_SANDBOX", mechanism)
+    work = tmp_path / "work"
+    work.mkdir()
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(work / "daemon.sock"))
+    sock.listen()
+    daemon = Listener(sock)
+    connect = (
+        "python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); "
+        f's.connect("{work}/daemon.sock"); print("connected")\''
+    )
+    try:
+        for profile in (READONLY, BUILTIN_PROFILES["developer"]):
+            workspace = await LocalBackend().open(
+                OpenRequest(session_id="unix", working_dir=str(work),
+                            confinement=profile.confinement())
+            )  # fmt: skip
+            ctx = ToolContext(workspace=workspace, profile=profile, shell_policy=False)
+            result = await BashTool()({"command": connect}, ctx)
+            await workspace.close()
+            if profile is READONLY:
+                assert "Permission denied" in result.text and daemon.connections == 0
+            else:  # with the network on, sockets work as ever: the test can fail
+                assert result.text == "connected"
+                assert daemon.connections == 1
+    finally:
+        daemon.close()
 
 
 REPO = "/home/daytona/repo"

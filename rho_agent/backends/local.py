@@ -141,21 +141,27 @@ class LocalWorkspace(Workspace):
             return ExecResult(exit_code=1, output=f"bash: cd: {cwd}: No such directory")
         # Found on our own PATH, so a workspace PATH without bash still runs commands.
         bash = shutil.which("bash") or "/bin/bash"
-        argv = [bash, "-c", command]
+        argv: list[str] = [bash, "-c", command]
+        fds: tuple[int, ...] = ()
         if confined:
             await self.sandbox.prepare()  # SandboxUnavailable when the profile requires one
-            argv = self.sandbox.wrap(argv, cwd)
+            argv, fds = self.sandbox.wrap(argv, cwd)
         loop = asyncio.get_running_loop()
-        transport, proto = await loop.subprocess_exec(
-            lambda: _Collector(loop),
-            *argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=cwd,
-            env=self._environ(env),
-            start_new_session=True,
-        )
+        try:
+            transport, proto = await loop.subprocess_exec(
+                lambda: _Collector(loop),
+                *argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                env=self._environ(env),
+                start_new_session=True,
+                pass_fds=fds,
+            )
+        finally:
+            for fd in fds:  # the child has its copy
+                os.close(fd)
         pgid = transport.get_pid()  # the leader of its own new session and group
         timed_out = False
         try:

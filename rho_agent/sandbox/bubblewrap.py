@@ -11,7 +11,8 @@ of bwrap and its `/proc/1/environ` is readable inside.
 bwrap binds recursively and remounts every submount read-only, so `/proc/sys`, `/sys` and
 mounts under `/home` stay read-only too. A Unix socket on a read-only mount can still be
 connected to, so with the network off `/run` (Docker's, D-Bus's and systemd's sockets) is
-hidden behind an empty tmpfs, like `/tmp`.
+hidden behind an empty tmpfs, like `/tmp`, and a seccomp filter refuses to create Unix
+sockets at all (a daemon may listen in the home or the working dir).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def argv(
     command: list[str],
     pid_namespace: bool = True,
     hide_run: bool = True,
+    seccomp_fd: int | None = None,
 ) -> list[str]:
     """The full bwrap command line running `command` in `cwd` under `confinement`.
 
@@ -84,7 +86,8 @@ def argv(
     `pid_namespace=False` keeps the PID namespace and the /proc of the caller, for where a
     fresh /proc cannot be mounted (bwrap nested in a container: `rho_agent.sandbox.remote`).
     `hide_run=False` leaves /run alone, for a root that may not have it (bwrap cannot make a
-    mount point on the read-only root).
+    mount point on the read-only root). `seccomp_fd` holds a filter bwrap installs
+    (`rho_agent.sandbox.seccomp`).
     """
     if pid_namespace:
         args = [bwrap, "--unshare-user", "--unshare-all"]
@@ -97,6 +100,8 @@ def argv(
             args.append("--unshare-net")
         proc = []
     args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--disable-userns"]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     if confinement.writes is WriteScope.anywhere:
         args += ["--bind", "/", "/", "--dev-bind", "/dev", "/dev", *proc]
         return [*args, "--chdir", cwd, "--", *command]

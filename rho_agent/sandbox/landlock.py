@@ -8,9 +8,9 @@ What it enforces: every filesystem change (writing, truncating, creating, removi
 renaming, linking) only beneath the `--write` paths, plus writing to the harmless
 devices (`/dev/null`...); no access to processes outside the sandbox (so
 `/proc/$PPID/environ` of the agent cannot be read and the agent cannot be signalled,
-ABI 6); TCP connect/bind refused when `--no-network` (ABI 4). What it cannot: hide other
-processes from `ps` (their environments stay unreadable), UDP and Unix-socket traffic,
-and a private `/tmp` (a throwaway directory is made writable and named in TMPDIR
+ABI 6); TCP connect/bind refused when `--no-network` (ABI 4), and Unix sockets too (a
+seccomp filter, `rho_agent.sandbox.seccomp`). What it cannot: hide other processes from
+`ps` (their environments stay unreadable), UDP traffic, and a private `/tmp` (a throwaway directory is made writable and named in TMPDIR
 instead). bubblewrap is preferred where it works; see `rho_agent.sandbox.launcher`.
 """
 

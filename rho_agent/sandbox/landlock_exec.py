@@ -13,6 +13,7 @@ import sys
 import tempfile
 
 from rho_agent.sandbox.landlock import restrict_self
+from rho_agent.sandbox.seccomp import apply_to_self as apply_seccomp
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             os.environ["TMPDIR"] = scratch
             restrict_self([*args.write, scratch], network=not args.no_network)
+            if args.no_network:
+                apply_seccomp()  # Landlock leaves Unix sockets open
             os.execvp(command[0], command)
         except OSError as exc:
             print(f"rho-agent sandbox: {exc}", file=sys.stderr)

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 
-from rho_agent.sandbox import bubblewrap, landlock, seatbelt
+from rho_agent.sandbox import bubblewrap, landlock, seatbelt, seccomp
 from rho_agent.sandbox.confinement import Confinement, SandboxMode, SandboxUnavailable, WriteScope
 
 Notify = Callable[[str], Awaitable[None]]
@@ -99,15 +99,18 @@ class Sandbox:
         else:
             print(message, file=sys.stderr)
 
-    def wrap(self, command: list[str], cwd: str) -> list[str]:
-        """`command` as run in the sandbox (unchanged when there is none)."""
+    def wrap(self, command: list[str], cwd: str) -> tuple[list[str], tuple[int, ...]]:
+        """`command` as run in the sandbox (unchanged when there is none), and descriptors
+        the sandbox reads at start: pass them to the process, then close them."""
         conf = self.confinement
         if self.mechanism == "bubblewrap":
             tmp = self._tmp() if conf.writes is WriteScope.working_dir else None
-            return bubblewrap.argv(
+            fd = None if conf.network else seccomp.program_fd()
+            argv = bubblewrap.argv(
                 self._executable, conf, working_dir=self.working_dir, cwd=cwd,
-                private_tmp=tmp, command=command,
+                private_tmp=tmp, command=command, seccomp_fd=fd,
             )  # fmt: skip
+            return argv, (() if fd is None else (fd,))
         if self.mechanism == "landlock":
             args = [self._executable, "-I", "-m", "rho_agent.sandbox.landlock_exec"]
             if conf.writes is WriteScope.anywhere:
@@ -117,13 +120,14 @@ class Sandbox:
                     args += ["--write", path]
             if not conf.network:
                 args.append("--no-network")
-            return [*args, "--", *command]
+            return [*args, "--", *command], ()
         if self.mechanism == "seatbelt":
-            return seatbelt.argv(
+            argv = seatbelt.argv(
                 self._executable, conf, working_dir=self.working_dir,
                 private_tmp=self._tmp(), command=command,
             )  # fmt: skip
-        return command
+            return argv, ()
+        return command, ()
 
     def _tmp(self) -> str:
         """The session's private /tmp (a host directory), made on first use."""
