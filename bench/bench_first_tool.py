@@ -44,9 +44,14 @@ class SerialWorkspace(DaytonaWorkspace):
 
 
 async def first_tool(server: LocalDaytona, model_s: float) -> float:
-    script = [fault.slow_first_byte(model_s, then=reply(tool_call("bash", {"command": "echo first"}))), reply(text("ok"))]
+    script = [
+        fault.slow_first_byte(model_s, then=reply(tool_call("bash", {"command": "echo first"}))),
+        reply(text("ok")),
+    ]
     with FakeAnthropic(script) as fake:
-        agent = Agent(AgentConfig(base_url=fake.base_url, api_key="k", backend="daytona", profile="developer"))
+        agent = Agent(
+            AgentConfig(base_url=fake.base_url, api_key="k", backend="daytona", profile="developer")
+        )
         done = asyncio.get_running_loop().create_future()
 
         def on_event(event) -> None:
@@ -69,15 +74,21 @@ async def main(args: argparse.Namespace) -> None:
         results: dict[str, list[float]] = {"overlapped": [], "serial": []}
         for _ in range(args.repeat):
             for mode in results:
-                daytona_workspace.DaytonaWorkspace = SerialWorkspace if mode == "serial" else DaytonaWorkspace
+                daytona_workspace.DaytonaWorkspace = (
+                    SerialWorkspace if mode == "serial" else DaytonaWorkspace
+                )
                 try:
                     results[mode].append(await first_tool(server, args.model))
                 finally:
                     daytona_workspace.DaytonaWorkspace = DaytonaWorkspace
     over, serial = (statistics.median(results[m]) for m in ("overlapped", "serial"))
-    print(f"sandbox creation {args.create:g} s, first model call {args.model:g} s, median of {args.repeat}")
+    print(
+        f"sandbox creation {args.create:g} s, first model call {args.model:g} s, median of {args.repeat}"
+    )
     runs = {m: ", ".join(f"{x:.2f}" for x in results[m]) for m in results}
-    print(f"overlapped (provisioning at session start): {over:5.2f} s  (runs: {runs['overlapped']})")
+    print(
+        f"overlapped (provisioning at session start): {over:5.2f} s  (runs: {runs['overlapped']})"
+    )
     print(f"serial (provisioning at first tool call):   {serial:5.2f} s  (runs: {runs['serial']})")
     print(f"ratio (serial / overlapped): {serial / over:.2f}x, {serial - over:.2f} s saved")
 

@@ -38,14 +38,18 @@ async def baseline(turns: int, bodies: list[dict]) -> float:
         client = anthropic.AsyncAnthropic(base_url=fake.base_url, api_key="test-key", max_retries=0)
         started = time.perf_counter()
         for body in bodies:
-            async with client.messages.stream(**{k: v for k, v in body.items() if k != "stream"}) as s:
+            async with client.messages.stream(
+                **{k: v for k, v in body.items() if k != "stream"}
+            ) as s:
                 await s.get_final_message()
         elapsed = time.perf_counter() - started
         await client.close()
         return elapsed
 
 
-async def harness(turns: int, workdir: str, *, trace_memory: bool = False) -> tuple[float, float, int, list[dict]]:
+async def harness(
+    turns: int, workdir: str, *, trace_memory: bool = False
+) -> tuple[float, float, int, list[dict]]:
     """The full session: (elapsed, time inside tools, peak traced memory in bytes, request bodies).
 
     Memory tracing slows Python down, so it runs only in a separate pass.
@@ -58,8 +62,15 @@ async def harness(turns: int, workdir: str, *, trace_memory: bool = False) -> tu
             tool_time += event.duration_s
 
     with FakeAnthropic(script(turns)) as fake:
-        agent = Agent(AgentConfig(base_url=fake.base_url, api_key="test-key", working_dir=workdir,
-                                  profile="developer", max_turns=turns + 1))
+        agent = Agent(
+            AgentConfig(
+                base_url=fake.base_url,
+                api_key="test-key",
+                working_dir=workdir,
+                profile="developer",
+                max_turns=turns + 1,
+            )
+        )
         if trace_memory:
             tracemalloc.start()
         started = time.perf_counter()
@@ -86,8 +97,12 @@ def main() -> int:
     own = total - tools
     print(f"turns:                         {args.turns}")
     print(f"baseline (bare SDK):           {base:.3f} s  ({base / args.turns * 1000:.2f} ms/turn)")
-    print(f"rho-agent session:             {total:.3f} s  ({total / args.turns * 1000:.2f} ms/turn)")
-    print(f"  of which in tools:           {tools:.3f} s  ({tools / args.turns * 1000:.2f} ms/turn)")
+    print(
+        f"rho-agent session:             {total:.3f} s  ({total / args.turns * 1000:.2f} ms/turn)"
+    )
+    print(
+        f"  of which in tools:           {tools:.3f} s  ({tools / args.turns * 1000:.2f} ms/turn)"
+    )
     print(f"harness overhead per turn:     {(own - base) / args.turns * 1000:.2f} ms")
     print(f"ratio session-without-tools / baseline: {own / base:.2f}x")
     print(f"peak traced memory (session):  {peak / 1e6:.1f} MB")

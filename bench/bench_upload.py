@@ -32,7 +32,20 @@ def make_tree(root: Path, files: int, total_mb: float, seed: int = 7) -> int:
     source-like text, half random."""
     rng = random.Random(seed)
     per_file = int(total_mb * 1024 * 1024 / files)
-    words = ["def", "return", "self", "import", "value", "for", "in", "range", "if", "else", "print", "data"]
+    words = [
+        "def",
+        "return",
+        "self",
+        "import",
+        "value",
+        "for",
+        "in",
+        "range",
+        "if",
+        "else",
+        "print",
+        "data",
+    ]
     total = 0
     for i in range(files):
         directory = root / f"pkg{i % 40}" / f"mod{i % 7}"
@@ -44,7 +57,11 @@ def make_tree(root: Path, files: int, total_mb: float, seed: int = 7) -> int:
             lines = []
             size = 0
             while size < per_file:
-                line = "    " + " ".join(rng.choice(words) for _ in range(8)) + f"  # {rng.randint(0, 10**6)}\n"
+                line = (
+                    "    "
+                    + " ".join(rng.choice(words) for _ in range(8))
+                    + f"  # {rng.randint(0, 10**6)}\n"
+                )
                 lines.append(line)
                 size += len(line)
             data = "".join(lines).encode()[:per_file]
@@ -66,7 +83,10 @@ async def per_file(server: LocalDaytona, sandbox, tree: Path, batch: int) -> tup
     from daytona import FileUpload
 
     files = sorted(p for p in tree.rglob("*") if p.is_file())
-    uploads = [FileUpload(source=str(p), destination=f"/work/baseline/{p.relative_to(tree)}") for p in files]
+    uploads = [
+        FileUpload(source=str(p), destination=f"/work/baseline/{p.relative_to(tree)}")
+        for p in files
+    ]
     before = len(server.requests)
     started = time.perf_counter()
     for i in range(0, len(uploads), batch):
@@ -81,21 +101,33 @@ async def main(args: argparse.Namespace) -> None:
         os.environ.setdefault("RHO_AGENT_HOME", str(Path(tmp) / "home"))
         tree = Path(tmp) / "tree"
         size = make_tree(tree, args.files, args.mb)
-        print(f"tree: {args.files:,} files, {size / 1e6:.1f} MB; latency {args.latency_ms} ms per request")
-        workspace = await DaytonaBackend().open(OpenRequest(session_id="bench-upload", working_dir=None))
+        print(
+            f"tree: {args.files:,} files, {size / 1e6:.1f} MB; latency {args.latency_ms} ms per request"
+        )
+        workspace = await DaytonaBackend().open(
+            OpenRequest(session_id="bench-upload", working_dir=None)
+        )
         try:
             sandbox = await workspace.get_sandbox()
             server.inject("*", delay=args.latency_ms / 1000)
             t_ours, n_ours = await ours(server, workspace, tree)
             t_base, n_base = await per_file(server, sandbox, tree, args.batch)
             server.clear_faults()
-            check = await workspace.exec("find /work/ours -type f | wc -l; find /work/baseline -type f | wc -l")
+            check = await workspace.exec(
+                "find /work/ours -type f | wc -l; find /work/baseline -type f | wc -l"
+            )
             counts = check.output.split()
         finally:
             await workspace.close()
-    print(f"ours (one archive):             {t_ours:6.2f} s  {n_ours:4d} requests  ({counts[0]} files arrived)")
-    print(f"upload_files, {args.batch}/request:     {t_base:6.2f} s  {n_base:4d} requests  ({counts[1]} files arrived)")
-    print(f"ratio (baseline / ours):        time {t_base / t_ours:.2f}x, requests {n_base / max(n_ours, 1):.1f}x")
+    print(
+        f"ours (one archive):             {t_ours:6.2f} s  {n_ours:4d} requests  ({counts[0]} files arrived)"
+    )
+    print(
+        f"upload_files, {args.batch}/request:     {t_base:6.2f} s  {n_base:4d} requests  ({counts[1]} files arrived)"
+    )
+    print(
+        f"ratio (baseline / ours):        time {t_base / t_ours:.2f}x, requests {n_base / max(n_ours, 1):.1f}x"
+    )
 
 
 if __name__ == "__main__":

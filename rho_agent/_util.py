@@ -8,7 +8,9 @@ import re
 
 # Environment variables that look like credentials: never handed to tool subprocesses
 # or sandboxes unless the user names them on purpose.
-_SECRET_ENV = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_ACCESS_KEY|_SECRET_KEY)$|^(ANTHROPIC|DAYTONA)_")
+_SECRET_ENV = re.compile(
+    r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_ACCESS_KEY|_SECRET_KEY)$|^(ANTHROPIC|DAYTONA)_"
+)
 
 
 def is_secret_env_name(name: str) -> bool:

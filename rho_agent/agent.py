@@ -25,16 +25,24 @@ class Agent:
             config = cfg.AgentConfig(**{**config.model_dump(exclude_unset=True), **overrides})
         self.config = config
         user = cfg.load_user_config()
-        self.model: str = cfg.resolve_setting(config.model, "RHO_AGENT_MODEL", user.model, DEFAULT_MODEL)
-        profile_spec = cfg.resolve_setting(config.profile, "RHO_AGENT_PROFILE", user.profile, cfg.DEFAULT_PROFILE)
+        self.model: str = cfg.resolve_setting(
+            config.model, "RHO_AGENT_MODEL", user.model, DEFAULT_MODEL
+        )
+        profile_spec = cfg.resolve_setting(
+            config.profile, "RHO_AGENT_PROFILE", user.profile, cfg.DEFAULT_PROFILE
+        )
         self.profile: Profile = resolve_profile(profile_spec, [cfg.home_dir() / "profiles"])
         self.backend: Backend = resolve_backend(
-            cfg.resolve_setting(config.backend, "RHO_AGENT_BACKEND", user.backend, cfg.DEFAULT_BACKEND)
+            cfg.resolve_setting(
+                config.backend, "RHO_AGENT_BACKEND", user.backend, cfg.DEFAULT_BACKEND
+            )
         )
         self.max_turns: int = config.max_turns or user.max_turns or cfg.DEFAULT_MAX_TURNS
         self.max_cost_usd: float | None = config.max_cost_usd or user.max_cost_usd
         self.databases: dict[str, str] = {**user.databases, **config.databases}
-        self.passthrough_env: tuple[str, ...] = tuple(dict.fromkeys([*user.passthrough_env, *config.passthrough_env]))
+        self.passthrough_env: tuple[str, ...] = tuple(
+            dict.fromkeys([*user.passthrough_env, *config.passthrough_env])
+        )
         self.system_prompt_template: str = config.system_prompt or DEFAULT_SYSTEM_PROMPT
 
         from rho_agent.tools.registry import build_tools

@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from rho_agent.model.usage import Usage
 
-RunStatus = Literal["completed", "cancelled", "error", "max_turns", "max_cost", "refused", "truncated"]
+RunStatus = Literal[
+    "completed", "cancelled", "error", "max_turns", "max_cost", "refused", "truncated"
+]
 
 
 class _Event(BaseModel):

@@ -71,7 +71,9 @@ class SandboxSection(BaseModel):
     def _one_source(self) -> SandboxSection:
         given = [k for k in ("image", "dockerfile", "snapshot") if getattr(self, k)]
         if len(given) > 1:
-            raise ValueError(f"set only one of image, dockerfile and snapshot (got {' and '.join(given)})")
+            raise ValueError(
+                f"set only one of image, dockerfile and snapshot (got {' and '.join(given)})"
+            )
         return self
 
 

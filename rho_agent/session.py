@@ -185,7 +185,9 @@ class Session:
                     await self._workspace.close()
             finally:
                 await self._model.close()
-                if self._workspace is not None:  # a session that never started leaves nothing on disk
+                if (
+                    self._workspace is not None
+                ):  # a session that never started leaves nothing on disk
                     self._write_meta()
                 if self._trace:
                     self._trace.close()
@@ -202,7 +204,9 @@ class Session:
     @property
     def workspace(self) -> Workspace:
         if self._workspace is None:
-            raise RhoError("The session has not started; use `async with Session(agent) as s:` or `await s.start()`.")
+            raise RhoError(
+                "The session has not started; use `async with Session(agent) as s:` or `await s.start()`."
+            )
         return self._workspace
 
     @property
@@ -215,7 +219,9 @@ class Session:
         await self.start()
         get = getattr(self.workspace, "get_sandbox", None)
         if get is None:
-            raise ConfigError(f"get_sandbox() needs the daytona backend; this session uses '{self.workspace.kind}'.")
+            raise ConfigError(
+                f"get_sandbox() needs the daytona backend; this session uses '{self.workspace.kind}'."
+            )
         return await get()
 
     async def download(self, remote: str, local: str | os.PathLike[str]) -> Path:
@@ -230,7 +236,9 @@ class Session:
 
         await self.start()
         await self.workspace.ready()
-        spec = parse_upload(f"{os.fspath(local)}:{remote}", working_dir=self.workspace.working_dir, flag="upload")
+        spec = parse_upload(
+            f"{os.fspath(local)}:{remote}", working_dir=self.workspace.working_dir, flag="upload"
+        )
         await self.workspace.upload([spec], notify=self._notice)
 
     async def _unless_workspace_fails(self, call: Awaitable[Any]) -> Any:
@@ -311,7 +319,9 @@ class Session:
     async def run(self, prompt: str) -> RunResult:
         """Send `prompt`, let the agent work until it answers or a limit stops it."""
         if self._run_task is not None and not self._run_task.done():
-            raise RhoError("A run is already in progress in this session; await it or cancel() it first.")
+            raise RhoError(
+                "A run is already in progress in this session; await it or cancel() it first."
+            )
         await self.start()
         self._run_task = asyncio.ensure_future(self._run(prompt))
         try:
@@ -342,7 +352,11 @@ class Session:
                 databases=agent.databases,
             )
             runner = ToolCallRunner(
-                agent.tools, ctx, self._emit, auto_approve=agent.config.auto_approve, approver=self.approver
+                agent.tools,
+                ctx,
+                self._emit,
+                auto_approve=agent.config.auto_approve,
+                approver=self.approver,
             )
             schemas = [t.schema() for t in agent.tools]
             await self._add_message("user", [{"type": "text", "text": prompt}])
@@ -353,7 +367,10 @@ class Session:
                 self._streamed_usage = None
                 turn = await self._unless_workspace_fails(
                     self._model.turn(
-                        system=system, tools=schemas, messages=self.history, callbacks=self._stream_callbacks()
+                        system=system,
+                        tools=schemas,
+                        messages=self.history,
+                        callbacks=self._stream_callbacks(),
                     )
                 )
                 self._streamed_usage = None
@@ -364,7 +381,9 @@ class Session:
                 if turn.stop_reason == "max_tokens":
                     # A tool call cut off mid-input must not run; drop it and ask to continue.
                     content = [b for b in content if b.get("type") != "tool_use"]
-                text = "".join(b.get("text", "") for b in content if b.get("type") == "text") or text
+                text = (
+                    "".join(b.get("text", "") for b in content if b.get("type") == "text") or text
+                )
                 if content:
                     await self._add_message("assistant", content)
                 calls = [b for b in content if b.get("type") == "tool_use"]
@@ -428,15 +447,28 @@ class Session:
         )
         self.status = status
         await self._emit(
-            RunFinished(status=status, text=text, usage=usage, cost_usd=result.cost_usd, turns=turns, error=error)
+            RunFinished(
+                status=status,
+                text=text,
+                usage=usage,
+                cost_usd=result.cost_usd,
+                turns=turns,
+                error=error,
+            )
         )
         self._write_meta()
         return result
 
-    async def _record_call(self, call_usage: Usage, stop_reason: str | None, duration_s: float) -> None:
+    async def _record_call(
+        self, call_usage: Usage, stop_reason: str | None, duration_s: float
+    ) -> None:
         """Add one model call to the session's totals and announce it."""
         cost = call_usage.cost_usd(self.agent.model)
-        self.usage, self.cost_usd, self.turns = self.usage + call_usage, self.cost_usd + cost, self.turns + 1
+        self.usage, self.cost_usd, self.turns = (
+            self.usage + call_usage,
+            self.cost_usd + cost,
+            self.turns + 1,
+        )
         await self._emit(
             ModelCall(
                 model=self.agent.model,
@@ -455,9 +487,13 @@ class Session:
             return "max_turns"
         return None
 
-    async def _answer(self, calls: list[dict[str, Any]], results: dict[str, dict[str, Any]], missing: str) -> None:
+    async def _answer(
+        self, calls: list[dict[str, Any]], results: dict[str, dict[str, Any]], missing: str
+    ) -> None:
         """One user message answering every call, in order; unanswered ones say why."""
-        blocks = [results.get(c["id"]) or tool_result(c["id"], missing, is_error=True) for c in calls]
+        blocks = [
+            results.get(c["id"]) or tool_result(c["id"], missing, is_error=True) for c in calls
+        ]
         await self._add_message("user", blocks)
 
     def _stream_callbacks(self) -> StreamCallbacks:
@@ -473,7 +509,9 @@ class Session:
         def on_usage(so_far: Usage) -> None:
             self._streamed_usage = so_far
 
-        return StreamCallbacks(on_text=on_text, on_thinking=on_thinking, on_retry=on_retry, on_usage=on_usage)
+        return StreamCallbacks(
+            on_text=on_text, on_thinking=on_thinking, on_retry=on_retry, on_usage=on_usage
+        )
 
     def _system(self) -> str:
         if self._system_prompt is None:
@@ -484,7 +522,8 @@ class Session:
                 "backend": ws.kind,
                 "profile": self.agent.profile.name,
                 "profile_summary": self.agent.profile.summary(),
-                "databases": ", ".join(f"{n} ({p})" for n, p in self.agent.databases.items()) or "none",
+                "databases": ", ".join(f"{n} ({p})" for n, p in self.agent.databases.items())
+                or "none",
                 **self.agent.config.prompt_vars,
             }
             self._system_prompt = render(self.agent.system_prompt_template, variables)
@@ -497,7 +536,10 @@ class Session:
             if calls:
                 note = "Not run: the session ended before this call finished."
                 self.history.append(
-                    {"role": "user", "content": [tool_result(c["id"], note, is_error=True) for c in calls]}
+                    {
+                        "role": "user",
+                        "content": [tool_result(c["id"], note, is_error=True) for c in calls],
+                    }
                 )
 
     def _write_meta(self) -> None:
@@ -506,7 +548,13 @@ class Session:
         self._dir.path.mkdir(parents=True, exist_ok=True)
         meta = self._dir.read_meta()
         first_prompt = next(
-            (b.get("text", "") for m in self.history if m["role"] == "user" for b in m["content"] if b.get("type") == "text"),
+            (
+                b.get("text", "")
+                for m in self.history
+                if m["role"] == "user"
+                for b in m["content"]
+                if b.get("type") == "text"
+            ),
             meta.get("title", ""),
         )
         meta.update(
@@ -516,7 +564,9 @@ class Session:
             model=self.agent.model,
             profile=self.agent.profile.name,
             backend=self.agent.backend.name,
-            working_dir=self._workspace.working_dir if self._workspace else self.agent.config.working_dir,
+            working_dir=self._workspace.working_dir
+            if self._workspace
+            else self.agent.config.working_dir,
             status=self.status,
             turns=self.turns,
             usage=self.usage.model_dump(),

@@ -94,7 +94,9 @@ class TraceWriter:
 
     def __init__(self, directory: SessionDir, redactor: Redactor | None = None) -> None:
         self._directory = directory
-        self._file: Any = None  # opened on the first event, so a session that never ran leaves nothing
+        self._file: Any = (
+            None  # opened on the first event, so a session that never ran leaves nothing
+        )
         self._closed = False
         self._redact = redactor if redactor is not None else default_redactor()
 
@@ -151,7 +153,11 @@ def list_sessions(root: Path | None = None) -> list[SessionDir]:
     if not root.is_dir():
         return []
     dirs = [SessionDir(p) for p in root.iterdir() if p.is_dir()]
-    return sorted(dirs, key=lambda d: (d.meta_path.stat().st_mtime if d.meta_path.exists() else 0, d.id), reverse=True)
+    return sorted(
+        dirs,
+        key=lambda d: (d.meta_path.stat().st_mtime if d.meta_path.exists() else 0, d.id),
+        reverse=True,
+    )
 
 
 def find_session(spec: str, root: Path | None = None) -> SessionDir:
@@ -161,7 +167,9 @@ def find_session(spec: str, root: Path | None = None) -> SessionDir:
         raise ConfigError(f"No stored sessions in {root or sessions_root()}; nothing to resume.")
     if spec == "latest":
         return sessions[0]
-    matches = [s for s in sessions if s.id == spec] or [s for s in sessions if s.id.startswith(spec)]
+    matches = [s for s in sessions if s.id == spec] or [
+        s for s in sessions if s.id.startswith(spec)
+    ]
     if len(matches) == 1:
         return matches[0]
     if not matches:

@@ -27,7 +27,9 @@ async def approval_reason(
     if mode is ApprovalMode.none:
         return None
     if mode is ApprovalMode.listed:
-        return f"{tool.name} is listed for approval" if tool.name in profile.approval_tools else None
+        return (
+            f"{tool.name} is listed for approval" if tool.name in profile.approval_tools else None
+        )
     if tool.read_only:
         return None
     if mode is ApprovalMode.all:
@@ -70,7 +72,9 @@ class ToolCallRunner:
         self._auto_approve = auto_approve
         self._approver = approver
 
-    async def run_all(self, calls: list[dict[str, Any]], results: dict[str, dict[str, Any]]) -> None:
+    async def run_all(
+        self, calls: list[dict[str, Any]], results: dict[str, dict[str, Any]]
+    ) -> None:
         """Run `calls` (tool_use blocks), filling `results` by tool_use id as each one finishes.
 
         `results` is the caller's, so what finished survives a cancellation.
@@ -94,7 +98,9 @@ class ToolCallRunner:
         if not self._auto_approve:  # resolving paths may cost a round trip: only when it matters
             reason = await approval_reason(self._ctx.profile, tool, tool_input, self._ctx.workspace)
         if reason is not None:
-            await self._emit(ApprovalRequested(id=call_id, name=name, input=tool_input, reason=reason))
+            await self._emit(
+                ApprovalRequested(id=call_id, name=name, input=tool_input, reason=reason)
+            )
             if self._approver is None:
                 denial = (
                     f"Not run: this call needs the user's approval ({reason}) and no one can approve it "
@@ -103,7 +109,9 @@ class ToolCallRunner:
                 await self._emit(ToolDenied(id=call_id, name=name, reason=denial))
                 return tool_result(call_id, denial, is_error=True)
             if not await self._approver(name, tool_input):
-                denial = "The user declined this call. Do not retry it; ask or take another approach."
+                denial = (
+                    "The user declined this call. Do not retry it; ask or take another approach."
+                )
                 await self._emit(ToolDenied(id=call_id, name=name, reason=denial))
                 return tool_result(call_id, denial, is_error=True)
         await self._emit(ToolCallStarted(id=call_id, name=name, input=tool_input))
@@ -122,7 +130,11 @@ class ToolCallRunner:
 
 
 def tool_result(tool_use_id: str, text: str, *, is_error: bool = False) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": text or "(empty)"}
+    block: dict[str, Any] = {
+        "type": "tool_result",
+        "tool_use_id": tool_use_id,
+        "content": text or "(empty)",
+    }
     if is_error:
         block["is_error"] = True
     return block

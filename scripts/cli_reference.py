@@ -1,7 +1,7 @@
 """Write docs/cli.md from the CLI's own --help (a test checks it is current).
 
-    python scripts/cli_reference.py          # rewrite docs/cli.md
-    python scripts/cli_reference.py --check  # exit 1 if docs/cli.md is stale
+python scripts/cli_reference.py          # rewrite docs/cli.md
+python scripts/cli_reference.py --check  # exit 1 if docs/cli.md is stale
 """
 
 from __future__ import annotations
@@ -29,15 +29,25 @@ COMMANDS = [
 def help_text(args: list[str]) -> str:
     env = {**os.environ, "COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"}
     out = subprocess.run(
-        [sys.executable, "-m", "rho_agent", *args, "--help"], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-m", "rho_agent", *args, "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     ).stdout
     return out.replace("python -m rho_agent", "rho-agent").rstrip() + "\n"
 
 
 def render() -> str:
-    parts = ["# CLI reference\n\nGenerated from `--help` by `scripts/cli_reference.py`; do not edit by hand.\n"]
+    parts = [
+        "# CLI reference\n\nGenerated from `--help` by `scripts/cli_reference.py`; do not edit by hand.\n"
+    ]
     for args in COMMANDS:
-        parts.append(f"\n## `rho-agent {' '.join(args)}`\n\n```text\n{help_text(args)}```\n".replace("rho-agent `", "rho-agent`"))
+        parts.append(
+            f"\n## `rho-agent {' '.join(args)}`\n\n```text\n{help_text(args)}```\n".replace(
+                "rho-agent `", "rho-agent`"
+            )
+        )
     return "".join(parts)
 
 

@@ -18,7 +18,9 @@ from rho_agent import Agent, AgentConfig
 from rho_agent.testing.daytona import LocalDaytona
 from rho_agent.testing.fake_anthropic import FakeAnthropic
 
-needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="LocalDaytona needs bubblewrap")
+needs_bwrap = pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="LocalDaytona needs bubblewrap"
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +33,12 @@ def daytona_server() -> Iterator[LocalDaytona]:
 
 
 @pytest.fixture
-def daytona(daytona_server: LocalDaytona, clean_environ: Path, monkeypatch: pytest.MonkeyPatch,
-            tmp_path: Path) -> Iterator[LocalDaytona]:
+def daytona(
+    daytona_server: LocalDaytona,
+    clean_environ: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[LocalDaytona]:
     """The server, with DAYTONA_API_URL/KEY set, run from a directory without a .env, and
     failing the test if it leaves a sandbox behind."""
     for key, value in daytona_server.env().items():
@@ -64,7 +70,8 @@ def delete_sandbox(server: LocalDaytona, sandbox_id: str) -> None:
     import urllib.request
 
     request = urllib.request.Request(
-        f"{server.api_url}/sandbox/{sandbox_id}", method="DELETE",
+        f"{server.api_url}/sandbox/{sandbox_id}",
+        method="DELETE",
         headers={"Authorization": f"Bearer {server.api_key}"},
     )
     urllib.request.urlopen(request, timeout=10).read()
@@ -89,12 +96,18 @@ def toolbox_calls(server: LocalDaytona, since: int) -> list[str]:
     return [f"{r.method} {r.path}" for r in server.requests[since:] if "socket.io" not in r.path]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
     """`rho-agent ARGS` in a subprocess with this test's environment plus `env`."""
     return subprocess.run(
-        [sys.executable, "-m", "rho_agent", *args], env={**os.environ, **(env or {})}, cwd=cwd,
-        input="", capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "rho_agent", *args],
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

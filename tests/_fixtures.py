@@ -14,7 +14,9 @@ _BEHAVIOUR_ENV = ("RHO_AGENT_", "ANTHROPIC_", "DAYTONA_")
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def clean_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """Each test gets its own RHO_AGENT_HOME and none of the user's rho/Anthropic/Daytona settings."""
     for name in list(os.environ):
         if name.startswith(_BEHAVIOUR_ENV):
@@ -39,8 +41,13 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, input: str | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    input: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     """`rho-agent ARGS` in a real subprocess, with the test's environment plus `env`."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
@@ -76,7 +83,9 @@ def snapshot(root: Path) -> dict[str, bytes]:
         rel = path.relative_to(root)
         if rel.parts[0] == ".git":
             continue
-        out[str(rel)] = path.read_bytes() if path.is_file() and not path.is_symlink() else b"<dir-or-link>"
+        out[str(rel)] = (
+            path.read_bytes() if path.is_file() and not path.is_symlink() else b"<dir-or-link>"
+        )
     return out
 
 

@@ -34,7 +34,9 @@ def readonly_ctx(repo: Path) -> ToolContext:
 
 
 @pytest.mark.parametrize(("command", "technique"), DENIED, ids=[c for c, _ in DENIED])
-async def test_denied_through_the_bash_tool(command: str, technique: str, repo: Path, readonly_ctx: ToolContext) -> None:
+async def test_denied_through_the_bash_tool(
+    command: str, technique: str, repo: Path, readonly_ctx: ToolContext
+) -> None:
     before = snapshot(repo)
     result = await BashTool()({"command": command}, readonly_ctx)
     assert result.is_error, technique
@@ -43,7 +45,9 @@ async def test_denied_through_the_bash_tool(command: str, technique: str, repo: 
 
 
 @pytest.mark.parametrize("command", ALLOWED)
-async def test_allowed_through_the_bash_tool(command: str, repo: Path, readonly_ctx: ToolContext) -> None:
+async def test_allowed_through_the_bash_tool(
+    command: str, repo: Path, readonly_ctx: ToolContext
+) -> None:
     before = snapshot(repo)
     result = await BashTool()({"command": command}, readonly_ctx)
     assert "read-only mode" not in result.text, result.text

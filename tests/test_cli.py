@@ -21,12 +21,22 @@ def test_one_shot_run_writes_runs_edits_and_reports_cost(project: Path, rho_home
     script = [
         reply(text("Writing."), tool_call("write", {"path": "notes.txt", "content": "alpha\n"})),
         reply(tool_call("bash", {"command": "wc -l notes.txt"})),
-        reply(tool_call("edit", {"path": "notes.txt", "old_string": "alpha", "new_string": "beta"})),
+        reply(
+            tool_call("edit", {"path": "notes.txt", "old_string": "alpha", "new_string": "beta"})
+        ),
         reply(text("Finished the notes.")),
     ]
     with FakeAnthropic(script) as fake:
-        proc = run_cli("main", "--profile", "developer", "--yes", "--working-dir", str(project), "write notes",
-                       env=fake.env())
+        proc = run_cli(
+            "main",
+            "--profile",
+            "developer",
+            "--yes",
+            "--working-dir",
+            str(project),
+            "write notes",
+            env=fake.env(),
+        )
         fake.assert_done()
     assert proc.returncode == 0, proc.stderr
     assert (project / "notes.txt").read_text() == "beta\n"
@@ -34,8 +44,10 @@ def test_one_shot_run_writes_runs_edits_and_reports_cost(project: Path, rho_home
     assert "bash: wc -l notes.txt" in proc.stderr  # a line per tool call
 
     # The CLI summary, the trace and the recorded requests agree.
-    summary = re.search(r"tokens in ([\d,]+) / out ([\d,]+) / cache write ([\d,]+) / cache read ([\d,]+) · \$([\d.]+)",
-                        proc.stderr)
+    summary = re.search(
+        r"tokens in ([\d,]+) / out ([\d,]+) / cache write ([\d,]+) / cache read ([\d,]+) · \$([\d.]+)",
+        proc.stderr,
+    )
     assert summary, proc.stderr
     numbers = [int(g.replace(",", "")) for g in summary.groups()[:4]]
     session_dir = next((rho_home / "sessions").iterdir())
@@ -48,7 +60,15 @@ def test_one_shot_run_writes_runs_edits_and_reports_cost(project: Path, rho_home
 
 def test_json_output_is_the_run_result(project: Path) -> None:
     with FakeAnthropic([reply(text("42"))]) as fake:
-        proc = run_cli("main", "--output-format", "json", "--working-dir", str(project), "answer", env=fake.env())
+        proc = run_cli(
+            "main",
+            "--output-format",
+            "json",
+            "--working-dir",
+            str(project),
+            "answer",
+            env=fake.env(),
+        )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["text"] == "42" and result["status"] == "completed" and result["turns"] == 1
@@ -56,7 +76,9 @@ def test_json_output_is_the_run_result(project: Path) -> None:
 
 def test_jsonl_output_is_the_event_stream(project: Path) -> None:
     with FakeAnthropic([reply(text("hi"))]) as fake:
-        proc = run_cli("main", "--output-format", "jsonl", "--working-dir", str(project), "hi", env=fake.env())
+        proc = run_cli(
+            "main", "--output-format", "jsonl", "--working-dir", str(project), "hi", env=fake.env()
+        )
     kinds = [parse_event(line).type for line in proc.stdout.splitlines()]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished" and "text" in kinds
 
@@ -87,17 +109,25 @@ def test_bad_config_file_names_file_and_key(rho_home: Path) -> None:
     (rho_home / "config.toml").write_text('model = "claude-sonnet-5-5"\nmax_turn = 3\n')
     proc = run_cli("main", "hi", env={"ANTHROPIC_API_KEY": "k"})
     assert proc.returncode == 2
-    assert "config.toml" in proc.stderr and "max_turn" in proc.stderr and 'did you mean "max_turns"' in proc.stderr
+    assert (
+        "config.toml" in proc.stderr
+        and "max_turn" in proc.stderr
+        and 'did you mean "max_turns"' in proc.stderr
+    )
     assert "Traceback" not in proc.stderr
 
     (rho_home / "config.toml").write_text("model = [unclosed\n")
     proc = run_cli("main", "hi", env={"ANTHROPIC_API_KEY": "k"})
-    assert proc.returncode == 2 and "not valid TOML" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 2 and "not valid TOML" in proc.stderr and "Traceback" not in proc.stderr
+    )
 
 
 def test_bad_flag_values(project: Path) -> None:
     proc = run_cli("main", "--output-format", "yaml", "hi", env={"ANTHROPIC_API_KEY": "k"})
-    assert proc.returncode == 2 and "--output-format" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 2 and "--output-format" in proc.stderr and "Traceback" not in proc.stderr
+    )
     proc = run_cli("main", "--var", "novalue", "hi", env={"ANTHROPIC_API_KEY": "k"})
     assert proc.returncode == 2 and "--var" in proc.stderr and "key=value" in proc.stderr
     proc = run_cli("main", "--backend", "dokcer", "hi", env={"ANTHROPIC_API_KEY": "k"})
@@ -119,8 +149,17 @@ def test_system_prompt_file_with_vars(project: Path, tmp_path: Path) -> None:
     prompt = tmp_path / "prompt.md"
     prompt.write_text('You help team {team} in {working_dir}. JSON stays: {"a": 1}.')
     with FakeAnthropic([reply(text("ok"))]) as fake:
-        proc = run_cli("main", "--system-prompt", str(prompt), "--var", "team=payments", "--working-dir", str(project),
-                       "hi", env=fake.env())
+        proc = run_cli(
+            "main",
+            "--system-prompt",
+            str(prompt),
+            "--var",
+            "team=payments",
+            "--working-dir",
+            str(project),
+            "hi",
+            env=fake.env(),
+        )
     assert proc.returncode == 0, proc.stderr
     system = fake.requests[0].body["system"][0]["text"]
     assert system == f'You help team payments in {project}. JSON stays: {{"a": 1}}.'
@@ -129,13 +168,29 @@ def test_system_prompt_file_with_vars(project: Path, tmp_path: Path) -> None:
 def test_sigint_cancels_a_one_shot_run(project: Path) -> None:
     pid_file = project / "pid"
     token = f"60.{time.monotonic_ns()}"  # `sleep 60.<n>`: findable on the host from its arguments
-    script = [reply(tool_call("bash", {"command": f"echo $$ > {pid_file}; sleep {token}"})), reply(text("unused"))]
+    script = [
+        reply(tool_call("bash", {"command": f"echo $$ > {pid_file}; sleep {token}"})),
+        reply(text("unused")),
+    ]
     with FakeAnthropic(script) as fake:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rho_agent", "main", "--profile", "developer", "--yes", "--working-dir",
-             str(project), "wait"],
-            env={**os.environ, **fake.env()}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "rho_agent",
+                "main",
+                "--profile",
+                "developer",
+                "--yes",
+                "--working-dir",
+                str(project),
+                "wait",
+            ],
+            env={**os.environ, **fake.env()},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 30
         while not pids_running(token) and time.monotonic() < deadline:
@@ -164,16 +219,22 @@ def test_resume_latest_continues_the_conversation(project: Path) -> None:
     with FakeAnthropic([reply(text("first"))]) as fake:
         run_cli("main", "--working-dir", str(project), "one", env=fake.env())
     with FakeAnthropic([reply(text("second"))]) as fake:
-        proc = run_cli("main", "--resume", "latest", "--working-dir", str(project), "two", env=fake.env())
+        proc = run_cli(
+            "main", "--resume", "latest", "--working-dir", str(project), "two", env=fake.env()
+        )
     assert proc.returncode == 0, proc.stderr
     assert [m["role"] for m in fake.requests[0].body["messages"]] == ["user", "assistant", "user"]
 
 
-def test_custom_profile_file_decides_the_tools(project: Path, tmp_path: Path, rho_home: Path) -> None:
+def test_custom_profile_file_decides_the_tools(
+    project: Path, tmp_path: Path, rho_home: Path
+) -> None:
     profile = tmp_path / "careful.toml"
     profile.write_text('shell = "off"\nfile_write = "create-only"\n')
     with FakeAnthropic([reply(text("ok"))]) as fake:
-        proc = run_cli("main", "--profile", str(profile), "--working-dir", str(project), "hi", env=fake.env())
+        proc = run_cli(
+            "main", "--profile", str(profile), "--working-dir", str(project), "hi", env=fake.env()
+        )
     assert proc.returncode == 0, proc.stderr
     tools = {t["name"] for t in fake.requests[0].body["tools"]}
     assert "bash" not in tools and "write" in tools and "edit" not in tools
@@ -183,7 +244,11 @@ def test_custom_profile_file_decides_the_tools(project: Path, tmp_path: Path, rh
     (rho_home / "profiles").mkdir()
     (rho_home / "profiles" / "team.toml").write_text('shel = "off"\n')
     proc = run_cli("main", "--profile", "team", "hi", env={"ANTHROPIC_API_KEY": "k"})
-    assert proc.returncode == 2 and "team.toml" in proc.stderr and 'did you mean "shell"' in proc.stderr
+    assert (
+        proc.returncode == 2
+        and "team.toml" in proc.stderr
+        and 'did you mean "shell"' in proc.stderr
+    )
 
 
 def test_a_failed_start_leaves_no_session_behind(project: Path, rho_home: Path) -> None:

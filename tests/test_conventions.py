@@ -33,7 +33,9 @@ def test_public_api_is_exactly_all() -> None:
 
 def _imported_after(code: str) -> list[str]:
     probe = f"{code}\nimport sys\nprint('HEAVY:', *(m for m in {HEAVY!r} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
     return out.rsplit("HEAVY:", 1)[1].split()
 
 
@@ -70,7 +72,12 @@ def test_a_missing_extra_prints_the_pip_line(tmp_path) -> None:
         "import sys\nsys.modules['daytona'] = None  # as if the extra were not installed\n"
         "from rho_agent.cli.app import run\nsys.exit(run(['main', '--backend', 'daytona', 'hi']))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "ANTHROPIC_API_KEY": "k", "DAYTONA_API_KEY": "k"})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "ANTHROPIC_API_KEY": "k", "DAYTONA_API_KEY": "k"},
+    )
     assert proc.returncode == 2, proc.stderr
     assert "pip install 'rho-agent[daytona]'" in proc.stderr and "Traceback" not in proc.stderr

@@ -36,7 +36,10 @@ async def test_basic_usage(daytona: LocalDaytona, anthropic_env) -> None:
         seen["sandboxes"] = daytona.sandboxes()
         return reply(text("Deployed."))
 
-    script = [reply(tool_call("bash", {"command": "echo deploying from $(pwd) on $(hostname)"})), look]
+    script = [
+        reply(tool_call("bash", {"command": "echo deploying from $(pwd) on $(hostname)"})),
+        look,
+    ]
     with FakeAnthropic(script) as fake:
         anthropic_env(fake)
         # --- as on the page ---
@@ -62,7 +65,10 @@ async def test_basic_usage(daytona: LocalDaytona, anthropic_env) -> None:
 
 
 async def test_custom_sandbox_configuration(daytona: LocalDaytona, anthropic_env) -> None:
-    script = [reply(tool_call("bash", {"command": "echo key=$MY_API_KEY env=$NODE_ENV"})), reply(text("Set up."))]
+    script = [
+        reply(tool_call("bash", {"command": "echo key=$MY_API_KEY env=$NODE_ENV"})),
+        reply(text("Set up.")),
+    ]
     with FakeAnthropic(script) as fake:
         anthropic_env(fake)
         # --- as on the page ---
@@ -92,7 +98,9 @@ async def test_custom_sandbox_configuration(daytona: LocalDaytona, anthropic_env
     assert "key=... env=development" in tool_output(fake, 1)
 
 
-def test_image_object_snippet_needs_the_sdks_keyword(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_image_object_snippet_needs_the_sdks_keyword(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The page wrote `optional_deps=`; daytona 0.226 calls it `optional_dependencies=`
     (docs/daytona.md has the working spelling)."""
     from daytona import Image
@@ -100,10 +108,14 @@ def test_image_object_snippet_needs_the_sdks_keyword(tmp_path: Path, monkeypatch
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = []\n')
     with pytest.raises(TypeError, match="optional_deps"):
-        Image.debian_slim("3.13").pip_install_from_pyproject("./pyproject.toml", optional_deps=["dev"])
+        Image.debian_slim("3.13").pip_install_from_pyproject(
+            "./pyproject.toml", optional_deps=["dev"]
+        )
 
 
-async def test_image_object_and_get_sandbox_upload_download(daytona: LocalDaytona, anthropic_env) -> None:
+async def test_image_object_and_get_sandbox_upload_download(
+    daytona: LocalDaytona, anthropic_env
+) -> None:
     project = Path.cwd()
     (project / "pyproject.toml").write_text(
         '[project]\nname = "myapp"\nversion = "0"\ndependencies = ["requests>=2"]\n'
@@ -116,10 +128,17 @@ async def test_image_object_and_get_sandbox_upload_download(daytona: LocalDayton
         tar.add(src, arcname="my-project")
 
     script = [
-        reply(tool_call("bash", {"command": (
-            "cd /work && tar -xzf my-project.tar.gz && python3 my-project/test_ok.py && "
-            "echo '{\"passed\": 1, \"key\": \"'$MY_KEY'\"}' > /work/results.json"
-        )})),
+        reply(
+            tool_call(
+                "bash",
+                {
+                    "command": (
+                        "cd /work && tar -xzf my-project.tar.gz && python3 my-project/test_ok.py && "
+                        'echo \'{"passed": 1, "key": "\'$MY_KEY\'"}\' > /work/results.json'
+                    )
+                },
+            )
+        ),
         reply(text("All tests passed.")),
     ]
     with FakeAnthropic(script) as fake:
@@ -148,7 +167,7 @@ async def test_image_object_and_get_sandbox_upload_download(daytona: LocalDayton
 
             # Download results before the sandbox is destroyed
             await sandbox.fs.download_file("/work/results.json", "./results.json")
-        # --- end ---
+            # --- end ---
             (box,) = daytona.sandboxes()
             assert box.image and box.image.startswith("python:3.13")
         fake.assert_done()
@@ -169,5 +188,9 @@ async def test_import_paths_and_public_names() -> None:
     backend = DaytonaBackend()
     assert backend.image == "daytonaio/sandbox:latest" and backend.snapshot is None
     assert backend.resources is None and backend.env_vars == {} and backend.config is None
-    assert backend.auto_stop_interval > 0, "a crashed process must not leave a sandbox running forever"
-    assert "api_key" not in repr(DaytonaBackend(config=__import__("daytona").DaytonaConfig(api_key="sekrit")))
+    assert backend.auto_stop_interval > 0, (
+        "a crashed process must not leave a sandbox running forever"
+    )
+    assert "api_key" not in repr(
+        DaytonaBackend(config=__import__("daytona").DaytonaConfig(api_key="sekrit"))
+    )

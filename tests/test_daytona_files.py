@@ -62,9 +62,20 @@ def test_gitignore_rules(patterns: str, path: str, is_dir: bool, expected: bool)
 
 @pytest.mark.parametrize(
     ("name", "secret"),
-    [(".env", True), (".env.production", True), (".env.example", False), ("id_rsa", True), ("id_ed25519.pub", True),
-     ("server.pem", True), ("tls.key", True), ("credentials.json", True), (".netrc", True), ("settings.py", False),
-     ("keyboard.py", False), ("environment.yml", False)],
+    [
+        (".env", True),
+        (".env.production", True),
+        (".env.example", False),
+        ("id_rsa", True),
+        ("id_ed25519.pub", True),
+        ("server.pem", True),
+        ("tls.key", True),
+        ("credentials.json", True),
+        (".netrc", True),
+        ("settings.py", False),
+        ("keyboard.py", False),
+        ("environment.yml", False),
+    ],
 )
 def test_secret_names(name: str, secret: bool) -> None:
     assert is_secret(name) is secret
@@ -80,16 +91,28 @@ def test_pack_leaves_out_secrets_ignored_files_and_junk(tmp_path: Path) -> None:
     (project / "sub").mkdir()
     (project / "sub" / ".gitignore").write_text("*.csv\n!important.csv\n")
     files = {
-        "main.py": True, "scratch.tmp": False, "dist/bundle.js": False, "sub/data.csv": False,
-        "sub/important.csv": True, ".env": False, ".env.example": True, ".ssh/id_ed25519": False,
-        "keys/deploy.pem": False, "node_modules/x.js": False, "__pycache__/m.pyc": False, ".venv/bin/python": False,
+        "main.py": True,
+        "scratch.tmp": False,
+        "dist/bundle.js": False,
+        "sub/data.csv": False,
+        "sub/important.csv": True,
+        ".env": False,
+        ".env.example": True,
+        ".ssh/id_ed25519": False,
+        "keys/deploy.pem": False,
+        "node_modules/x.js": False,
+        "__pycache__/m.pyc": False,
+        ".venv/bin/python": False,
         "README.md": True,
     }
     for rel in files:
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text(rel)
     archive = tmp_path / "out.tar.gz"
-    report = pack([Upload(project, "/home/daytona/api"), Upload(repo / ".gitignore", "/etc-free/ignore")], archive)
+    report = pack(
+        [Upload(project, "/home/daytona/api"), Upload(repo / ".gitignore", "/etc-free/ignore")],
+        archive,
+    )
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
         assert all(m.uid == 0 and m.uname == "" for m in tar.getmembers())
@@ -104,7 +127,9 @@ def test_pack_leaves_out_secrets_ignored_files_and_junk(tmp_path: Path) -> None:
 
 
 def test_extract_command_is_one_command_making_each_parent_once() -> None:
-    command = extract_command("/tmp/a.tar.gz", [Upload(Path("/x"), "/work/data"), Upload(Path("/y"), "/work/c.yaml")])
+    command = extract_command(
+        "/tmp/a.tar.gz", [Upload(Path("/x"), "/work/data"), Upload(Path("/y"), "/work/c.yaml")]
+    )
     assert command.count("tar -xzf") == 1 and command.count("/work ") + command.count("/work;") == 1
     assert 'rm -f "$a"' in command
 
@@ -121,9 +146,13 @@ async def test_upload_and_download_work_on_the_local_workspace_too(tmp_path: Pat
     work = tmp_path / "work"
     work.mkdir()
     ws = LocalWorkspace(work)
-    await ws.upload([Upload(source, f"{work}/dest/src"), Upload(tmp_path / "one.txt", f"{work}/dest/one.txt")])
+    await ws.upload(
+        [Upload(source, f"{work}/dest/src"), Upload(tmp_path / "one.txt", f"{work}/dest/one.txt")]
+    )
     assert (work / "dest" / "src" / "pkg" / "m.py").read_text() == "x = 1\n"
-    assert (work / "dest" / "one.txt").read_text() == "one\n" and not (work / "dest" / "src" / ".env").exists()
+    assert (work / "dest" / "one.txt").read_text() == "one\n" and not (
+        work / "dest" / "src" / ".env"
+    ).exists()
     back = await ws.download("dest", tmp_path / "back")
     assert (back / "src" / "pkg" / "m.py").read_text() == "x = 1\n"
     assert (await ws.download(f"{work}/dest/one.txt", tmp_path)).read_text() == "one\n"
@@ -132,10 +161,18 @@ async def test_upload_and_download_work_on_the_local_workspace_too(tmp_path: Pat
 def test_upload_and_download_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data").mkdir()
-    assert parse_upload("./data:/work/data", working_dir="/home/daytona") == Upload(tmp_path / "data", "/work/data")
-    assert parse_upload("data:sub/dir", working_dir="/home/daytona").remote == "/home/daytona/sub/dir"
-    for bad, message in [("data", "expected LOCAL:REMOTE"), ("./data:", "expected LOCAL:REMOTE"),
-                         ("./nope:/x", "does not exist"), ("./data:/", "cannot be /")]:
+    assert parse_upload("./data:/work/data", working_dir="/home/daytona") == Upload(
+        tmp_path / "data", "/work/data"
+    )
+    assert (
+        parse_upload("data:sub/dir", working_dir="/home/daytona").remote == "/home/daytona/sub/dir"
+    )
+    for bad, message in [
+        ("data", "expected LOCAL:REMOTE"),
+        ("./data:", "expected LOCAL:REMOTE"),
+        ("./nope:/x", "does not exist"),
+        ("./data:/", "cannot be /"),
+    ]:
         with pytest.raises(ConfigError, match=message) as info:
             parse_upload(bad, working_dir="/home/daytona")
         assert str(info.value).startswith(f"--upload {bad!r}")
@@ -162,7 +199,9 @@ def test_project_file_discovery_and_schema(tmp_path: Path) -> None:
     assert backend.uploads == [f"{root.resolve()}:/home/daytona/myapp"]
     assert backend.working_dir == "/home/daytona/myapp/backend"
     assert backend.env_vars == {"DATABASE_URL": "sqlite:///db.sqlite3"}
-    flags = DaytonaBackend.from_project(project, image="python:3.13", working_dir="/srv", uploads=[f"{root}:/w"])
+    flags = DaytonaBackend.from_project(
+        project, image="python:3.13", working_dir="/srv", uploads=[f"{root}:/w"]
+    )
     assert flags.dockerfile is None and flags.image == "python:3.13" and flags.working_dir == "/srv"
     assert flags.uploads == [f"{root}:/w"]
     nothing = ProjectConfig.discover(tmp_path)
@@ -177,13 +216,18 @@ def test_project_file_discovery_and_schema(tmp_path: Path) -> None:
         ('[sandbox]\nsetup = "uv sync"\n', "key 'sandbox.setup'"),
         ('[sandbox]\nworking_dir = "relative/dir"\n', "must be an absolute path"),
         ('[sandbox]\nuv_version = "latest"\n', 'uv version such as "0.6.6"'),
-        ('[sandbox]\nimage = "a"\nsnapshot = "b"\n', "set only one of image, dockerfile and snapshot"),
+        (
+            '[sandbox]\nimage = "a"\nsnapshot = "b"\n',
+            "set only one of image, dockerfile and snapshot",
+        ),
         ('[sandbox]\ndockerfile = "Missing.dockerfile"\n', "Missing.dockerfile not found"),
-        ('[sandbox.env]\nPORT = 8000\n', "key 'sandbox.env.PORT'"),
+        ("[sandbox.env]\nPORT = 8000\n", "key 'sandbox.env.PORT'"),
         ("[sandbox\n", "not valid TOML"),
     ],
 )
-def test_bad_project_files_name_file_key_and_problem(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_project_files_name_file_key_and_problem(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / ".rho-agent.toml"
     path.write_text(content)
     with pytest.raises(ConfigError) as info:
@@ -219,7 +263,9 @@ def test_backend_is_keyword_only_and_lazy() -> None:
         "from rho_agent import AgentConfig; AgentConfig(backend='daytona');"
         "print('daytona' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False", "configuring the backend must not import the Daytona SDK"
 
 
@@ -229,7 +275,9 @@ def test_auto_stop_seconds_become_minutes() -> None:
     assert [_minutes(s) for s in (0, 1, 60, 61, 1800)] == [0, 1, 1, 2, 30]
 
 
-def test_no_auto_upload_of_a_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_auto_upload_of_a_home_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     backend = DaytonaBackend.from_project()
@@ -240,7 +288,9 @@ def test_no_auto_upload_of_a_home_directory(tmp_path: Path, monkeypatch: pytest.
     assert DaytonaBackend.from_project().uploads == [f"{project.resolve()}:/home/daytona/app"]
 
 
-def test_an_upload_that_is_too_big_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_upload_that_is_too_big_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rho_agent.backends import transfer
 
     monkeypatch.setattr(transfer, "MAX_FILES", 5)
@@ -257,6 +307,8 @@ async def test_a_missing_sdk_says_which_extra_to_install(monkeypatch: pytest.Mon
     from rho_agent.backends.spec import OpenRequest
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "daytona" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "daytona" else real(name, *a)
+    )
     with pytest.raises(ConfigError, match=r"pip install 'rho-agent\[daytona\]'"):
         await DaytonaBackend().open(OpenRequest(session_id="x", working_dir=None))

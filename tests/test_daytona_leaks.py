@@ -51,7 +51,9 @@ async def cancelled(server: LocalDaytona) -> str:
         async with Session(agent_for(fake)) as session:
             run = asyncio.ensure_future(session.run("go"))
             events_seen = len(server.requests)
-            while not any(r.path.endswith("/process/execute") for r in server.requests[events_seen:]):
+            while not any(
+                r.path.endswith("/process/execute") for r in server.requests[events_seen:]
+            ):
                 await asyncio.sleep(0.01)
             session.cancel()
             return (await run).status
@@ -93,22 +95,45 @@ async def test_46_runs_in_process_leave_no_sandbox(daytona: LocalDaytona) -> Non
 
 
 @pytest.mark.parametrize("run", range(4))
-def test_sigint_to_the_cli_leaves_no_sandbox(daytona: LocalDaytona, tmp_path: Path, run: int) -> None:
+def test_sigint_to_the_cli_leaves_no_sandbox(
+    daytona: LocalDaytona, tmp_path: Path, run: int
+) -> None:
     """SIGINT at different moments: while provisioning, and during a tool call."""
     provisioning = run % 2 == 0
     daytona.create_delay = 5.0 if provisioning else 0.0
-    script = [fault.slow_first_byte(30, then=DONE)] if provisioning else [reply(tool_call("bash", {"command": "sleep 60"}))]
+    script = (
+        [fault.slow_first_byte(30, then=DONE)]
+        if provisioning
+        else [reply(tool_call("bash", {"command": "sleep 60"}))]
+    )
     start = len(daytona.requests)
     with FakeAnthropic(script) as fake:
         env = {**os.environ, **daytona.env(), **fake.env()}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rho_agent", "main", "--backend", "daytona", "--profile", "developer", "go"],
-            env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "rho_agent",
+                "main",
+                "--backend",
+                "daytona",
+                "--profile",
+                "developer",
+                "go",
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
             calls = [r.path for r in daytona.requests[start:]]
-            if (provisioning and "/api/sandbox" in calls) or sum(c.endswith("/process/execute") for c in calls) >= 2:
+            if (provisioning and "/api/sandbox" in calls) or sum(
+                c.endswith("/process/execute") for c in calls
+            ) >= 2:
                 break
             time.sleep(0.02)
         time.sleep(0.1 * run)
@@ -118,20 +143,37 @@ def test_sigint_to_the_cli_leaves_no_sandbox(daytona: LocalDaytona, tmp_path: Pa
     assert wait_for_no_sandboxes(daytona, 5) == []
 
 
-def test_a_second_sigint_does_not_interrupt_the_deletion(daytona: LocalDaytona, tmp_path: Path) -> None:
+def test_a_second_sigint_does_not_interrupt_the_deletion(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
     """The SDK's socket.io client would install a SIGINT handler that cancels every task."""
     daytona.inject("DELETE /api/sandbox/*", delay=1.5)
     start = len(daytona.requests)
     with FakeAnthropic([reply(tool_call("bash", {"command": "sleep 60"}))]) as fake:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rho_agent", "main", "--backend", "daytona", "--profile", "developer", "go"],
-            env={**os.environ, **daytona.env(), **fake.env()}, cwd=tmp_path, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "rho_agent",
+                "main",
+                "--backend",
+                "daytona",
+                "--profile",
+                "developer",
+                "go",
+            ],
+            env={**os.environ, **daytona.env(), **fake.env()},
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and sum(
-            r.path.endswith("/process/execute") for r in daytona.requests[start:]
-        ) < 2:
+        while (
+            time.monotonic() < deadline
+            and sum(r.path.endswith("/process/execute") for r in daytona.requests[start:]) < 2
+        ):
             time.sleep(0.02)
         time.sleep(0.2)
         proc.send_signal(signal.SIGINT)

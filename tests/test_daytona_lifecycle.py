@@ -33,7 +33,10 @@ async def test_provisioning_overlaps_the_first_model_call(daytona: LocalDaytona)
     from daytona import AsyncDaytona  # noqa: F401  (the SDK's one-off import is not what is measured)
 
     daytona.create_delay = 1.0
-    script = [fault.slow_first_byte(1.0, then=reply(tool_call("bash", {"command": "echo ready"}))), DONE]
+    script = [
+        fault.slow_first_byte(1.0, then=reply(tool_call("bash", {"command": "echo ready"}))),
+        DONE,
+    ]
     with FakeAnthropic(script) as fake:
         async with Session(agent_for(fake)) as session:
             result = await session.run("go")
@@ -76,10 +79,14 @@ async def test_cancel_during_a_tool_deletes_the_sandbox(daytona: LocalDaytona) -
     assert daytona.sandboxes() == []
 
 
-async def test_cancel_kills_the_remote_command_while_the_sandbox_lives_on(daytona: LocalDaytona) -> None:
+async def test_cancel_kills_the_remote_command_while_the_sandbox_lives_on(
+    daytona: LocalDaytona,
+) -> None:
     """The daemon does not stop a command whose request was abandoned; the workspace does."""
     command = "touch started; sleep 3; touch finished"
-    with FakeAnthropic([reply(tool_call("bash", {"command": command})), reply(text("next"))]) as fake:
+    with FakeAnthropic(
+        [reply(tool_call("bash", {"command": command})), reply(text("next"))]
+    ) as fake:
         async with Session(agent_for(fake)) as session:
             run = asyncio.ensure_future(session.run("wait"))
             home = None
@@ -98,16 +105,24 @@ async def test_cancel_kills_the_remote_command_while_the_sandbox_lives_on(dayton
 
 async def test_failing_setup_command_stops_the_run_with_its_output(daytona: LocalDaytona) -> None:
     events: list = []
-    backend = DaytonaBackend(setup=["echo first ok", "echo building...; echo boom >&2; exit 3", "echo never"])
+    backend = DaytonaBackend(
+        setup=["echo first ok", "echo building...; echo boom >&2; exit 3", "echo never"]
+    )
     with FakeAnthropic([fault.slow_first_byte(5.0, then=DONE)]) as fake:
         async with Session(agent_for(fake, backend), on_event=events.append) as session:
             started = time.monotonic()
             result = await session.run("go")
             failure = session.workspace.failure
-    assert time.monotonic() - started < 4, "the run stops when setup fails, without waiting for the model"
+    assert time.monotonic() - started < 4, (
+        "the run stops when setup fails, without waiting for the model"
+    )
     assert result.status == "error" and isinstance(failure, SetupError) and failure.exit_code == 4
     assert "echo building...; echo boom >&2; exit 3" in result.error
-    assert "exited with code 3" in result.error and "boom" in result.error and "building..." in result.error
+    assert (
+        "exited with code 3" in result.error
+        and "boom" in result.error
+        and "building..." in result.error
+    )
     assert "the sandbox was deleted" in result.error
     said = notices(events)
     assert "  first ok" in said and "  building..." in said and "  boom" in said
@@ -160,7 +175,9 @@ async def test_default_path_and_a_path_override(daytona: LocalDaytona) -> None:
         assert tool_output(fake, 1).startswith(expected)
 
 
-async def test_local_secrets_do_not_reach_the_sandbox(daytona: LocalDaytona, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_local_secrets_do_not_reach_the_sandbox(
+    daytona: LocalDaytona, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "ghp-local-secret")
     monkeypatch.setenv("STRIPE_API_KEY", "sk-local-secret")
     monkeypatch.setenv("SHARED_TOKEN", "shared-on-purpose")
@@ -173,7 +190,9 @@ async def test_local_secrets_do_not_reach_the_sandbox(daytona: LocalDaytona, mon
     assert "SHARED_TOKEN=shared-on-purpose" in env
 
 
-async def test_missing_api_key_fails_before_anything_is_created(daytona: LocalDaytona, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_missing_api_key_fails_before_anything_is_created(
+    daytona: LocalDaytona, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DAYTONA_API_KEY")
     before = len(daytona.requests)
     with FakeAnthropic([]) as fake:
@@ -230,7 +249,9 @@ async def test_keep_then_reattach(daytona: LocalDaytona) -> None:
     events: list = []
     script = [reply(tool_call("bash", {"command": "echo state > /home/daytona/memo"})), DONE]
     with FakeAnthropic(script) as fake:
-        async with Session(agent_for(fake, DaytonaBackend(keep=True)), on_event=events.append) as session:
+        async with Session(
+            agent_for(fake, DaytonaBackend(keep=True)), on_event=events.append
+        ) as session:
             await session.run("remember")
             sandbox = await session.get_sandbox()
             assert sandbox.auto_stop_interval == 30 and sandbox.auto_delete_interval == -1
@@ -276,7 +297,10 @@ async def test_a_stopped_sandbox_is_started_again(daytona: LocalDaytona) -> None
 
 
 async def test_a_sandbox_that_dies_mid_run(daytona: LocalDaytona) -> None:
-    script = [reply(tool_call("bash", {"command": "echo alive"})), reply(tool_call("bash", {"command": "echo again"}))]
+    script = [
+        reply(tool_call("bash", {"command": "echo alive"})),
+        reply(tool_call("bash", {"command": "echo again"})),
+    ]
 
     async def kill_after_first(event) -> None:
         if getattr(event, "type", "") == "tool_finished":
@@ -292,7 +316,9 @@ async def test_a_sandbox_that_dies_mid_run(daytona: LocalDaytona) -> None:
 
 
 async def test_download_helper_files_and_directories(daytona: LocalDaytona, tmp_path: Path) -> None:
-    command = "mkdir -p out/sub && echo a > out/a.txt && echo b > out/sub/b.txt && echo r > report.txt"
+    command = (
+        "mkdir -p out/sub && echo a > out/a.txt && echo b > out/sub/b.txt && echo r > report.txt"
+    )
     with FakeAnthropic([reply(tool_call("bash", {"command": command})), DONE]) as fake:
         async with Session(agent_for(fake)) as session:
             await session.run("make output")
@@ -312,7 +338,9 @@ async def test_upload_helper(daytona: LocalDaytona, tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "rows.csv").write_text("a,b\n")
-    with FakeAnthropic([reply(tool_call("bash", {"command": "cat /work/data/rows.csv"})), DONE]) as fake:
+    with FakeAnthropic(
+        [reply(tool_call("bash", {"command": "cat /work/data/rows.csv"})), DONE]
+    ) as fake:
         async with Session(agent_for(fake)) as session:
             await session.upload(data, "/work/data")
             await session.run("read")

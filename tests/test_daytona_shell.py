@@ -32,12 +32,18 @@ async def verdicts(ctx: ToolContext, commands: list[str]) -> dict[str, tuple[boo
     out = {}
     for command in commands:
         result = await tool({"command": command}, ctx)
-        denied = result.is_error and result.text == check_command(command).reason and not check_command(command).allowed
+        denied = (
+            result.is_error
+            and result.text == check_command(command).reason
+            and not check_command(command).allowed
+        )
         out[command] = (denied, result.text)
     return out
 
 
-async def test_restricted_shell_table_gives_the_same_verdicts(daytona: LocalDaytona, tmp_path: Path) -> None:
+async def test_restricted_shell_table_gives_the_same_verdicts(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
     local_repo = make_shell_fixture(tmp_path / "repo")
     denied = [c for c, _ in shell_cases.DENIED]
     allowed = list(shell_cases.ALLOWED)
@@ -55,7 +61,9 @@ async def test_restricted_shell_table_gives_the_same_verdicts(daytona: LocalDayt
         remote_root = box.root / REPO.lstrip("/")
         assert (await workspace.exec("git log --oneline | wc -l")).output.strip() == "1"
         before = snapshot(remote_root)
-        remote = await verdicts(ToolContext(workspace=workspace, profile=READONLY, bash_timeout=10), denied + allowed)
+        remote = await verdicts(
+            ToolContext(workspace=workspace, profile=READONLY, bash_timeout=10), denied + allowed
+        )
         assert snapshot(remote_root) == before, "a command changed the sandbox's files"
     finally:
         await workspace.close()

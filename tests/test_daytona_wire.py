@@ -22,7 +22,11 @@ from rho_agent.tools.registry import build_tools
 DONE = reply(text("Done."))
 
 CALLS = [
-    ("bash", {"command": "echo hello > notes.txt && mkdir -p src && echo 'def f(): pass' > src/m.py"}, 1),
+    (
+        "bash",
+        {"command": "echo hello > notes.txt && mkdir -p src && echo 'def f(): pass' > src/m.py"},
+        1,
+    ),
     ("read", {"path": "notes.txt"}, 1),
     ("glob", {"pattern": "**/*.py"}, 1),
     ("grep", {"pattern": "def f"}, 1),
@@ -69,7 +73,9 @@ async def test_readonly_profile_is_as_read_only_as_local(daytona: LocalDaytona) 
         await workspace.close()
 
 
-async def test_one_archive_and_one_extract_for_a_big_tree(daytona: LocalDaytona, tmp_path: Path) -> None:
+async def test_one_archive_and_one_extract_for_a_big_tree(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
     tree = tmp_path / "tree"
     for i in range(300):
         (tree / f"d{i % 10}").mkdir(parents=True, exist_ok=True)
@@ -81,7 +87,9 @@ async def test_one_archive_and_one_extract_for_a_big_tree(daytona: LocalDaytona,
         await workspace.ready()
         calls = toolbox_calls(daytona, before)
         assert calls.count(f"POST /toolbox/{workspace.sandbox.id}/files/bulk-upload") == 1
-        result = await workspace.exec("find /work/tree -type f | wc -l; cat /work/tree/d7/f297.txt | head -1")
+        result = await workspace.exec(
+            "find /work/tree -type f | wc -l; cat /work/tree/d7/f297.txt | head -1"
+        )
         assert result.output.split() == ["300", "file", "297"]
     finally:
         await workspace.close()
@@ -99,10 +107,14 @@ async def test_large_uploads_report_progress(daytona: LocalDaytona, tmp_path: Pa
         said.append(message)
 
     backend = DaytonaBackend(uploads=[f"{big}:/work/big"])
-    workspace = await backend.open(OpenRequest(session_id="progress", working_dir=None, notify=note))
+    workspace = await backend.open(
+        OpenRequest(session_id="progress", working_dir=None, notify=note)
+    )
     try:
         await workspace.ready()
-        assert (await workspace.exec("stat -c %s /work/big/weights.bin")).output.strip() == str(10 * 1024 * 1024)
+        assert (await workspace.exec("stat -c %s /work/big/weights.bin")).output.strip() == str(
+            10 * 1024 * 1024
+        )
     finally:
         await workspace.close()
     bars = [m for m in said if m.startswith("Uploading [")]
@@ -147,7 +159,10 @@ async def test_a_lasting_failure_ends_the_run_with_a_clear_message(daytona: Loca
             result = await session.run("go")
     assert time.monotonic() - started < 5
     assert result.status == "error"
-    assert result.error.startswith("Could not run a command in the Daytona sandbox") and "daemon exploded" in result.error
+    assert (
+        result.error.startswith("Could not run a command in the Daytona sandbox")
+        and "daemon exploded" in result.error
+    )
 
 
 async def test_a_hung_request_fails_within_its_timeout(daytona: LocalDaytona) -> None:
@@ -177,7 +192,9 @@ async def test_a_hung_create_fails_within_create_timeout(daytona: LocalDaytona) 
 
 
 @pytest.mark.parametrize("profile", ["readonly", "developer"])
-async def test_tool_schemas_are_the_same_as_local(daytona: LocalDaytona, tmp_path: Path, profile: str) -> None:
+async def test_tool_schemas_are_the_same_as_local(
+    daytona: LocalDaytona, tmp_path: Path, profile: str
+) -> None:
     bodies = []
     for backend, extra in [("local", {"working_dir": str(tmp_path)}), ("daytona", {})]:
         with FakeAnthropic([DONE]) as fake:

@@ -14,7 +14,16 @@ from rho_agent.testing import FakeAnthropic, assert_valid_history, reply, text, 
 def spawn(project: Path, env: dict[str, str]) -> pexpect.spawn:
     child = pexpect.spawn(
         sys.executable,
-        ["-m", "rho_agent", "main", "--profile", "developer", "--yes", "--working-dir", str(project)],
+        [
+            "-m",
+            "rho_agent",
+            "main",
+            "--profile",
+            "developer",
+            "--yes",
+            "--working-dir",
+            str(project),
+        ],
         env={**os.environ, **env, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "COLUMNS": "120"},
         encoding="utf-8",
         timeout=30,

@@ -19,11 +19,16 @@ from rho_agent.testing.history import assert_valid_history
 def agent_for(fake: FakeAnthropic, project: Path, **config) -> Agent:
     config.setdefault("profile", "developer")
     config.setdefault("auto_approve", True)
-    return Agent(AgentConfig(base_url=fake.base_url, api_key="test-key", working_dir=str(project), **config))
+    return Agent(
+        AgentConfig(base_url=fake.base_url, api_key="test-key", working_dir=str(project), **config)
+    )
 
 
 WRITE_RUN_EDIT = [
-    reply(text("Creating the file."), tool_call("write", {"path": "hello.py", "content": "print('hello')\n"})),
+    reply(
+        text("Creating the file."),
+        tool_call("write", {"path": "hello.py", "content": "print('hello')\n"}),
+    ),
     reply(tool_call("bash", {"command": "python3 hello.py"})),
     reply(tool_call("edit", {"path": "hello.py", "old_string": "hello", "new_string": "goodbye"})),
     reply(text("Done: hello.py now prints goodbye.")),
@@ -47,11 +52,18 @@ async def test_scripted_run_writes_runs_edits_and_answers(project: Path) -> None
         assert_valid_history(request.body["messages"])
 
     # RunResult and the trace agree on tokens and cost.
-    trace = [parse_event(line) for line in Path(session.directory, "trace.jsonl").read_text().splitlines()]
+    trace = [
+        parse_event(line)
+        for line in Path(session.directory, "trace.jsonl").read_text().splitlines()
+    ]
     calls = [e for e in trace if e.type == "model_call"]
     finished = [e for e in trace if e.type == "run_finished"][-1]
     assert len(calls) == 4
-    assert sum(c.usage.input_tokens for c in calls) == result.usage.input_tokens == finished.usage.input_tokens
+    assert (
+        sum(c.usage.input_tokens for c in calls)
+        == result.usage.input_tokens
+        == finished.usage.input_tokens
+    )
     assert sum(c.usage.output_tokens for c in calls) == result.usage.output_tokens
     assert sum(c.usage.cache_read_tokens for c in calls) == result.usage.cache_read_tokens
     assert result.usage.output_tokens > 0 and result.cost_usd > 0
@@ -83,7 +95,11 @@ async def test_thinking_blocks_pass_back_unchanged(project: Path) -> None:
         async with Session(agent_for(fake, project)) as session:
             result = await session.run("what is here?")
     assistant = fake.requests[1].body["messages"][1]
-    assert assistant["content"][0] == {"type": "thinking", "thinking": "I should list files.", "signature": "sig-123"}
+    assert assistant["content"][0] == {
+        "type": "thinking",
+        "thinking": "I should list files.",
+        "signature": "sig-123",
+    }
     assert result.text == "There is a README."
 
 
@@ -91,7 +107,11 @@ async def test_several_tool_calls_in_one_turn(project: Path) -> None:
     (project / "a.txt").write_text("alpha\n")
     (project / "b.txt").write_text("beta\n")
     script = [
-        reply(tool_call("read", {"path": "a.txt"}), tool_call("read", {"path": "b.txt"}), tool_call("grep", {"pattern": "beta"})),
+        reply(
+            tool_call("read", {"path": "a.txt"}),
+            tool_call("read", {"path": "b.txt"}),
+            tool_call("grep", {"pattern": "beta"}),
+        ),
         reply(text("Read both.")),
     ]
     with FakeAnthropic(script) as fake:
@@ -99,7 +119,11 @@ async def test_several_tool_calls_in_one_turn(project: Path) -> None:
             await session.run("read them")
     results = fake.requests[1].body["messages"][-1]["content"]
     assert [r["type"] for r in results] == ["tool_result"] * 3
-    assert "alpha" in results[0]["content"] and "beta" in results[1]["content"] and "b.txt" in results[2]["content"]
+    assert (
+        "alpha" in results[0]["content"]
+        and "beta" in results[1]["content"]
+        and "b.txt" in results[2]["content"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -112,7 +136,9 @@ async def test_several_tool_calls_in_one_turn(project: Path) -> None:
     ],
     ids=["429", "529", "mid-stream-error", "dropped-connection"],
 )
-async def test_faults_then_success_keep_history_valid(project: Path, failure, retried_by_harness: bool) -> None:
+async def test_faults_then_success_keep_history_valid(
+    project: Path, failure, retried_by_harness: bool
+) -> None:
     script = [
         reply(tool_call("bash", {"command": "echo one"})),
         failure,
@@ -145,7 +171,10 @@ async def test_permanent_401_is_a_clear_error(project: Path) -> None:
 async def test_cancel_during_long_bash_kills_it_and_keeps_history_valid(project: Path) -> None:
     pid_file = project / "pid"
     token = f"60.{time.monotonic_ns()}"  # `sleep 60.<n>`: findable on the host from its arguments
-    script = [reply(tool_call("bash", {"command": f"echo $$ > {pid_file}; sleep {token}"})), reply(text("unused"))]
+    script = [
+        reply(tool_call("bash", {"command": f"echo $$ > {pid_file}; sleep {token}"})),
+        reply(text("unused")),
+    ]
     with FakeAnthropic(script) as fake:
         async with Session(agent_for(fake, project)) as session:
             task = asyncio.create_task(session.run("wait"))
@@ -159,7 +188,9 @@ async def test_cancel_during_long_bash_kills_it_and_keeps_history_valid(project:
             assert result.status == "cancelled"
             assert_valid_history(session.history)
             last = session.history[-1]["content"][0]
-            assert last["type"] == "tool_result" and last["is_error"] and "cancel" in last["content"]
+            assert (
+                last["type"] == "tool_result" and last["is_error"] and "cancel" in last["content"]
+            )
             for _ in range(50):
                 if not pids_running(token):
                     break
@@ -210,7 +241,10 @@ async def test_stream_yields_events_in_order(project: Path) -> None:
 
 
 def test_run_sync_in_a_plain_script(project: Path) -> None:
-    with FakeAnthropic([reply(text("sync works"))]) as fake, Session(agent_for(fake, project)) as session:
+    with (
+        FakeAnthropic([reply(text("sync works"))]) as fake,
+        Session(agent_for(fake, project)) as session,
+    ):
         assert session.run_sync("hi").text == "sync works"
 
 
@@ -228,7 +262,9 @@ async def test_denied_call_is_an_error_result_and_an_event(project: Path) -> Non
     (project / "victim").mkdir()
     events = []
     with FakeAnthropic(script) as fake:
-        async with Session(agent_for(fake, project, profile="readonly"), on_event=events.append) as session:
+        async with Session(
+            agent_for(fake, project, profile="readonly"), on_event=events.append
+        ) as session:
             await session.run("delete it")
     assert (project / "victim").exists()
     result = fake.requests[1].body["messages"][-1]["content"][0]
@@ -253,9 +289,14 @@ async def test_approval_callback_decides_dangerous_calls(project: Path) -> None:
     assert "declined" in fake.requests[1].body["messages"][-1]["content"][0]["content"]
 
 
-async def test_secrets_stay_out_of_tools_and_traces(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_secrets_stay_out_of_tools_and_traces(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-very-secret-123")
-    script = [reply(tool_call("bash", {"command": "env; echo tok-very-secret-123"})), reply(text("done"))]
+    script = [
+        reply(tool_call("bash", {"command": "env; echo tok-very-secret-123"})),
+        reply(text("done")),
+    ]
     with FakeAnthropic(script) as fake:
         async with Session(agent_for(fake, project)) as session:
             await session.run("show env")
@@ -265,7 +306,9 @@ async def test_secrets_stay_out_of_tools_and_traces(project: Path, monkeypatch: 
     assert "tok-very-secret-123" not in trace and "[REDACTED]" in trace
 
 
-async def test_databases_from_config_are_offered_and_readonly_stays_readonly(project: Path, tmp_path: Path) -> None:
+async def test_databases_from_config_are_offered_and_readonly_stays_readonly(
+    project: Path, tmp_path: Path
+) -> None:
     import sqlite3
 
     db = tmp_path / "app.db"

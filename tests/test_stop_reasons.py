@@ -17,12 +17,25 @@ from rho_agent.tools.base import Tool, ToolContext, ToolResult
 
 
 def agent_for(fake: FakeAnthropic, project: Path, **config: Any) -> Agent:
-    return Agent(AgentConfig(base_url=fake.base_url, api_key="k", working_dir=str(project), profile="developer", **config))
+    return Agent(
+        AgentConfig(
+            base_url=fake.base_url,
+            api_key="k",
+            working_dir=str(project),
+            profile="developer",
+            **config,
+        )
+    )
 
 
 async def test_refusal_ends_the_run_with_its_status(project: Path) -> None:
-    script = [reply(text("I can't help with that."), stop_reason="refusal",
-                    stop_details={"type": "refusal", "category": "cyber", "explanation": None})]
+    script = [
+        reply(
+            text("I can't help with that."),
+            stop_reason="refusal",
+            stop_details={"type": "refusal", "category": "cyber", "explanation": None},
+        )
+    ]
     with FakeAnthropic(script) as fake:
         async with Session(agent_for(fake, project)) as session:
             result = await session.run("something bad")
@@ -32,8 +45,11 @@ async def test_refusal_ends_the_run_with_its_status(project: Path) -> None:
 
 async def test_max_tokens_drops_a_cut_off_tool_call_and_continues(project: Path) -> None:
     script = [
-        reply(text("Writing a big file"), tool_call("write", {"path": "big.txt", "content": "partial"}),
-              stop_reason="max_tokens"),
+        reply(
+            text("Writing a big file"),
+            tool_call("write", {"path": "big.txt", "content": "partial"}),
+            stop_reason="max_tokens",
+        ),
         reply(text("Done in smaller steps.")),
     ]
     with FakeAnthropic(script) as fake:
@@ -92,7 +108,10 @@ async def test_read_only_calls_of_one_turn_run_concurrently(tmp_path: Path) -> N
     BarrierTool.running, BarrierTool.everyone_in = 0, asyncio.Event()
     ctx = ToolContext(workspace=LocalWorkspace(tmp_path), profile=UNRESTRICTED)
     runner = ToolCallRunner([BarrierTool()], ctx, emit=_ignore, auto_approve=True, approver=None)
-    calls = [{"type": "tool_use", "id": f"t{i}", "name": "barrier", "input": {"name": str(i)}} for i in range(3)]
+    calls = [
+        {"type": "tool_use", "id": f"t{i}", "name": "barrier", "input": {"name": str(i)}}
+        for i in range(3)
+    ]
     results: dict[str, dict[str, Any]] = {}
     await runner.run_all(calls, results)  # would time out if run one after another
     assert [results[f"t{i}"]["content"] for i in range(3)] == ["0", "1", "2"]

@@ -36,9 +36,7 @@ if TYPE_CHECKING:
 DEFAULT_IMAGE = "daytonaio/sandbox:latest"
 HOME = "/home/daytona"
 #: PATH on every sandbox unless `env_vars` has one: user-installed tools (uv, pipx) come first.
-DEFAULT_PATH = (
-    f"{HOME}/.local/bin:{HOME}/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-)
+DEFAULT_PATH = f"{HOME}/.local/bin:{HOME}/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Label every sandbox carries; `rho-agent sandboxes` only ever touches sandboxes with it.
 LABEL = "rho-agent"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -65,14 +63,20 @@ class DaytonaBackend:
     dockerfile: str | Path | None = None  # build the image from this Dockerfile instead
     working_dir: str | None = None  # default: the uploaded project's directory, else /home/daytona
     uploads: list[str] = field(default_factory=list)  # "LOCAL:REMOTE" mappings, uploaded at start
-    setup: list[str] = field(default_factory=list)  # run in working_dir after uploads; first failure stops
+    setup: list[str] = field(
+        default_factory=list
+    )  # run in working_dir after uploads; first failure stops
     uv_version: str | None = None  # install this uv (otherwise only when setup uses uv)
     labels: dict[str, str] = field(default_factory=dict)
-    auto_delete_interval: int = 3600  # seconds a stopped sandbox is kept before deletion (-1 = never)
+    auto_delete_interval: int = (
+        3600  # seconds a stopped sandbox is kept before deletion (-1 = never)
+    )
     keep: bool = False  # do not delete the sandbox when the session ends
     sandbox_id: str | None = None  # reattach to this sandbox instead of creating one
     create_timeout: float = 180.0  # seconds for the sandbox to be created and started
-    request_timeout: float = 120.0  # seconds for one file or command request without its own timeout
+    request_timeout: float = (
+        120.0  # seconds for one file or command request without its own timeout
+    )
     setup_timeout: float = 1800.0  # seconds for one setup command
 
     name: str = field(default="daytona", init=False)
@@ -81,11 +85,17 @@ class DaytonaBackend:
         for key in ("auto_stop_interval", "auto_delete_interval"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"DaytonaBackend.{key} must be a whole number of seconds, got {value!r}")
+                raise ConfigError(
+                    f"DaytonaBackend.{key} must be a whole number of seconds, got {value!r}"
+                )
         if self.auto_stop_interval < 0:
-            raise ConfigError("DaytonaBackend.auto_stop_interval must be 0 (never) or a positive number of seconds")
+            raise ConfigError(
+                "DaytonaBackend.auto_stop_interval must be 0 (never) or a positive number of seconds"
+            )
         if self.auto_delete_interval < -1:
-            raise ConfigError("DaytonaBackend.auto_delete_interval must be -1 (never), 0 or a positive number of seconds")
+            raise ConfigError(
+                "DaytonaBackend.auto_delete_interval must be -1 (never), 0 or a positive number of seconds"
+            )
         for key in ("env_vars", "labels"):
             mapping = getattr(self, key)
             if not isinstance(mapping, dict) or not all(
@@ -94,7 +104,9 @@ class DaytonaBackend:
                 raise ConfigError(f"DaytonaBackend.{key} must map strings to strings")
         bad = [k for k in self.env_vars if not _ENV_NAME.match(k)]
         if bad:
-            raise ConfigError(f"DaytonaBackend.env_vars: {bad[0]!r} is not a valid environment variable name")
+            raise ConfigError(
+                f"DaytonaBackend.env_vars: {bad[0]!r} is not a valid environment variable name"
+            )
         if isinstance(self.uploads, str) or isinstance(self.setup, str):
             raise ConfigError("DaytonaBackend.uploads and .setup are lists of strings")
         if self.snapshot and self.dockerfile:
@@ -105,7 +117,9 @@ class DaytonaBackend:
                 "a snapshot brings its own (drop resources, or use image=...)"
             )
         if self.working_dir is not None and not self.working_dir.startswith("/"):
-            raise ConfigError(f"DaytonaBackend.working_dir must be an absolute path, got {self.working_dir!r}")
+            raise ConfigError(
+                f"DaytonaBackend.working_dir must be an absolute path, got {self.working_dir!r}"
+            )
         if self.sandbox_id is None:  # a bad upload is an error before anything is created
             from rho_agent.backends.transfer import parse_upload
 
@@ -267,7 +281,9 @@ def _check_credentials(config: Any) -> None:
     background), when no credentials can be found where the SDK looks for them."""
     if importlib.util.find_spec("daytona") is None:
         raise ConfigError(f"The daytona backend needs the Daytona SDK: {_PIP_LINE}")
-    if config is not None and (getattr(config, "api_key", None) or getattr(config, "jwt_token", None)):
+    if config is not None and (
+        getattr(config, "api_key", None) or getattr(config, "jwt_token", None)
+    ):
         return
     names = ("DAYTONA_API_KEY", "DAYTONA_JWT_TOKEN")
     if any(os.environ.get(n) for n in names):

@@ -76,6 +76,10 @@ def os_error(exc: Any, path: str) -> OSError | None:
         return IsADirectoryError(errno.EISDIR, "Is a directory", path)
     if "not a directory" in message:
         return NotADirectoryError(errno.ENOTDIR, "Not a directory", path)
-    if isinstance(exc, DaytonaForbiddenError) or "permission denied" in message or "read-only" in message:
+    if (
+        isinstance(exc, DaytonaForbiddenError)
+        or "permission denied" in message
+        or "read-only" in message
+    ):
         return PermissionError(errno.EACCES, "Permission denied", path)
     return None

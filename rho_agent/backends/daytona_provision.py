@@ -45,21 +45,31 @@ class Provisioning(_Base):
             if self.sandbox is None:
                 await self._create()
             elif state_of(self.sandbox) != "started":
-                await self._notify(f"Starting sandbox {self.sandbox.id} ({state_of(self.sandbox)})…")
+                await self._notify(
+                    f"Starting sandbox {self.sandbox.id} ({state_of(self.sandbox)})…"
+                )
                 await self._start_again()
             if packing is not None:
                 await transfer.send(self, await packing, notify=self._notify)
             await self._make_working_dir()
             if self.plan.needs_uv:
-                await self._setup_command("install uv", _uv_script(self.backend.uv_version), label="uv")
+                await self._setup_command(
+                    "install uv", _uv_script(self.backend.uv_version), label="uv"
+                )
             for i, command in enumerate(self.backend.setup, 1):
-                await self._setup_command(command, command, label=f"setup {i}/{len(self.backend.setup)}")
+                await self._setup_command(
+                    command, command, label=f"setup {i}/{len(self.backend.setup)}"
+                )
         except BaseException as exc:
             if packing is not None:  # a packed archive that was not sent is removed
                 packing.add_done_callback(_discard_packed)
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
                 raise
-            error = exc if isinstance(exc, RhoError) else SandboxError(f"Setting up the sandbox failed: {exc}")
+            error = (
+                exc
+                if isinstance(exc, RhoError)
+                else SandboxError(f"Setting up the sandbox failed: {exc}")
+            )
             self.failure = error
             await self._discard_after_failure()
             if error is exc:
@@ -78,7 +88,9 @@ class Provisioning(_Base):
             "env_vars": plan.env,
             "labels": plan.labels,
             "auto_stop_interval": _minutes(b.auto_stop_interval),
-            "auto_delete_interval": -1 if b.keep or b.auto_delete_interval < 0 else _minutes(b.auto_delete_interval),
+            "auto_delete_interval": -1
+            if b.keep or b.auto_delete_interval < 0
+            else _minutes(b.auto_delete_interval),
         }
         if kind == "snapshot":
             params: Any = CreateSandboxFromSnapshotParams(snapshot=source, **common)
@@ -105,7 +117,11 @@ class Provisioning(_Base):
                 ) from exc
             except DaytonaError as exc:
                 found = await self._find_by_name()
-                if found is not None and state_of(found) not in GONE_STATES and transient(exc, True):
+                if (
+                    found is not None
+                    and state_of(found) not in GONE_STATES
+                    and transient(exc, True)
+                ):
                     self.sandbox = found  # the request went through; only its answer was lost
                     await self._start_again()
                     break
@@ -116,7 +132,9 @@ class Provisioning(_Base):
                     await asyncio.sleep(backoff(attempt + 1, exc))
                     continue
                 raise SandboxError(self._create_problem(exc)) from exc
-        await self._notify(f"Sandbox {self.sandbox.id} started in {time.monotonic() - started:.1f}s")
+        await self._notify(
+            f"Sandbox {self.sandbox.id} started in {time.monotonic() - started:.1f}s"
+        )
 
     def _create_problem(self, exc: Any) -> str:
         source = self.plan.image[1]
@@ -147,13 +165,15 @@ class Provisioning(_Base):
         q = shlex.quote(self.working_dir)
         result = await self.exec(
             f"[ -d {q} ] || mkdir -p {q} 2>/dev/null || "
-            f"{{ sudo -n mkdir -p {q} && sudo -n chown \"$(id -u):$(id -g)\" {q}; }}",
+            f'{{ sudo -n mkdir -p {q} && sudo -n chown "$(id -u):$(id -g)" {q}; }}',
             cwd="/",
             timeout=60,
             confined=False,
         )
         if result.exit_code != 0:
-            raise SandboxError(f"Could not create the working directory {self.working_dir}: {result.output.strip()}")
+            raise SandboxError(
+                f"Could not create the working directory {self.working_dir}: {result.output.strip()}"
+            )
 
     async def _setup_command(self, title: str, command: str, *, label: str) -> None:
         """Run `command` in working_dir with the sandbox env, streaming its output as notices."""
@@ -163,13 +183,17 @@ class Provisioning(_Base):
         session_id = self._session_id
         if session_id is None:
             session_id = self._session_id = f"rho-agent-setup-{secrets.token_hex(4)}"
-            await self._call("start a setup shell", lambda: process.create_session(session_id), idempotent=False)
+            await self._call(
+                "start a setup shell", lambda: process.create_session(session_id), idempotent=False
+            )
         wrapped = f"bash -c {shlex.quote(f'cd -- {shlex.quote(self.working_dir)} && {command}')}"
         await self._notify(f"[{label}] $ {title}")
         started = time.monotonic()
         response = await self._call(
             f"run setup command `{title}`",
-            lambda: process.execute_session_command(session_id, SessionExecuteRequest(command=wrapped, run_async=True)),
+            lambda: process.execute_session_command(
+                session_id, SessionExecuteRequest(command=wrapped, run_async=True)
+            ),
             idempotent=False,
         )
         cmd_id = response.cmd_id
@@ -179,10 +203,14 @@ class Provisioning(_Base):
         deadline = started + self.backend.setup_timeout
         while True:
             status = await self._call(
-                "follow a setup command", lambda: process.get_session_command(session_id, cmd_id), idempotent=True
+                "follow a setup command",
+                lambda: process.get_session_command(session_id, cmd_id),
+                idempotent=True,
             )
             logs = await self._call(
-                "read setup output", lambda: process.get_session_command_logs(session_id, cmd_id), idempotent=True
+                "read setup output",
+                lambda: process.get_session_command_logs(session_id, cmd_id),
+                idempotent=True,
             )
             finished = status.exit_code is not None
             lines: list[str] = []
@@ -209,7 +237,11 @@ class Provisioning(_Base):
             delay = min(delay * 1.5, 1.0)
         code = status.exit_code
         if code != 0:
-            where = "DaytonaBackend.setup / sandbox.setup in .rho-agent.toml" if label.startswith("setup") else "uv_version"
+            where = (
+                "DaytonaBackend.setup / sandbox.setup in .rho-agent.toml"
+                if label.startswith("setup")
+                else "uv_version"
+            )
             raise SetupError(
                 f"Setup command failed: `{title}` exited with code {code} (in {self.working_dir}).{_tail(logs)}\n"
                 f"The agent did not start{'' if self.backend.keep else ' and the sandbox was deleted'}. "
@@ -236,7 +268,11 @@ class Provisioning(_Base):
 
         try:
             await self._call(
-                f"delete sandbox {sandbox.id}", lambda: sandbox.delete(timeout=30), idempotent=True, timeout=45, revive=False
+                f"delete sandbox {sandbox.id}",
+                lambda: sandbox.delete(timeout=30),
+                idempotent=True,
+                timeout=45,
+                revive=False,
             )
         except SandboxError as exc:
             if not isinstance(exc.__cause__, DaytonaNotFoundError):
@@ -250,7 +286,10 @@ class Provisioning(_Base):
     async def _delete_id(self, sandbox_id: str) -> None:
         try:
             found = await self._call(
-                f"find sandbox {sandbox_id}", lambda: self.client.get(sandbox_id), idempotent=True, revive=False
+                f"find sandbox {sandbox_id}",
+                lambda: self.client.get(sandbox_id),
+                idempotent=True,
+                revive=False,
             )
         except SandboxError:
             return
@@ -279,9 +318,11 @@ class Provisioning(_Base):
                 await asyncio.sleep(0.3)
         self._create_sent = False
 
+
 def _discard_packed(task: asyncio.Future[transfer.Packed]) -> None:
     if not task.cancelled() and task.exception() is None:
         task.result().discard()
+
 
 def _uv_script(version: str | None) -> str:
     """Install uv into ~/.local/bin unless the wanted one is there: the official installer,
@@ -294,15 +335,17 @@ def _uv_script(version: str | None) -> str:
         f"want={q(want)}; "
         'if command -v uv >/dev/null 2>&1 && { [ -z "$want" ] || uv --version | grep -qF " $want"; }; '
         'then echo "uv already installed: $(uv --version)"; exit 0; fi; '
-        f"t=$(mktemp); if {{ curl -LsSf {q(url)} -o \"$t\" || wget -qO \"$t\" {q(url)}; }} 2>/dev/null "
+        f't=$(mktemp); if {{ curl -LsSf {q(url)} -o "$t" || wget -qO "$t" {q(url)}; }} 2>/dev/null '
         '&& UV_NO_MODIFY_PATH=1 sh "$t"; then :; '
         f"else python3 -m pip install --user --break-system-packages -q {q(pin)} || "
-        f"python3 -m pip install --user -q {q(pin)}; fi; rm -f \"$t\"; uv --version"
+        f'python3 -m pip install --user -q {q(pin)}; fi; rm -f "$t"; uv --version'
     )
+
 
 def _minutes(seconds: int) -> int:
     """Seconds → whole minutes for the API (which counts minutes), rounding up; 0 stays 0."""
     return 0 if seconds == 0 else max(1, math.ceil(seconds / 60))
+
 
 def _tail(logs: Any, lines: int = 20, chars: int = 3000) -> str:
     text = (getattr(logs, "output", None) or "").rstrip()

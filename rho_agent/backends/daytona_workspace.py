@@ -66,7 +66,6 @@ _GO_SPECIAL_LETTERS = (
 )
 
 
-
 @dataclass
 class Plan:
     """Everything `open()` worked out before anything was created."""
@@ -141,7 +140,9 @@ class DaytonaWorkspace(Provisioning, Workspace):
             raise
         state = state_of(sandbox)
         if state in GONE_STATES:
-            raise SandboxError(f"Sandbox {sandbox_id} cannot be used: it is {state} ({sandbox.error_reason or 'no reason given'}).")
+            raise SandboxError(
+                f"Sandbox {sandbox_id} cannot be used: it is {state} ({sandbox.error_reason or 'no reason given'})."
+            )
         self.sandbox = sandbox
         label = (sandbox.labels or {}).get("rho-agent-working-dir")
         if not self.backend.working_dir and label:
@@ -154,7 +155,9 @@ class DaytonaWorkspace(Provisioning, Workspace):
 
     async def ready(self) -> None:
         if self._closed:
-            raise SandboxError("This session is closed and its sandbox is gone; start a new session.")
+            raise SandboxError(
+                "This session is closed and its sandbox is gone; start a new session."
+            )
         task = self._task
         if task is None or task is asyncio.current_task():
             return  # not started, or provisioning itself is calling
@@ -163,7 +166,9 @@ class DaytonaWorkspace(Provisioning, Workspace):
                 await asyncio.shield(task)
             except asyncio.CancelledError:
                 if task.cancelled():
-                    raise SandboxError("The sandbox was still being set up when the session closed.") from None
+                    raise SandboxError(
+                        "The sandbox was still being set up when the session closed."
+                    ) from None
                 raise
         elif task.cancelled():
             raise SandboxError("The sandbox was still being set up when the session closed.")
@@ -272,7 +277,9 @@ class DaytonaWorkspace(Provisioning, Workspace):
     async def _cancel_remote(self, sandbox: Any, cancel_flag: str) -> None:
         """Best effort: make the abandoned command's watcher kill it (one short exec)."""
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(sandbox.process.exec(f"touch {shlex.quote(cancel_flag)}", timeout=5), 10)
+            await asyncio.wait_for(
+                sandbox.process.exec(f"touch {shlex.quote(cancel_flag)}", timeout=5), 10
+            )
 
     async def read_bytes(self, path: str, *, limit: int | None = None) -> bytes:
         await self.ready()
@@ -357,7 +364,10 @@ class DaytonaWorkspace(Provisioning, Workspace):
         fs = self.sandbox.fs
         if notify is None:
             await self._call(
-                f"upload {local.name}", lambda: fs.upload_file(str(local), path, seconds), idempotent=True, timeout=seconds + 15
+                f"upload {local.name}",
+                lambda: fs.upload_file(str(local), path, seconds),
+                idempotent=True,
+                timeout=seconds + 15,
             )
             return
 
@@ -427,14 +437,19 @@ class DaytonaWorkspace(Provisioning, Workspace):
                 if revive and self.sandbox is not None and await self._revive(exc, what):
                     revive = False
                     continue
-                raise SandboxError(f"Could not {what} in the Daytona sandbox: {message_of(exc)}") from exc
+                raise SandboxError(
+                    f"Could not {what} in the Daytona sandbox: {message_of(exc)}"
+                ) from exc
 
     async def _revive(self, exc: Any, what: str) -> bool:
         """After a failed toolbox call: start a sandbox that stopped while idle (→ True, retry),
         or say clearly that it died (raise)."""
         from daytona.common.errors import DaytonaConnectionError, DaytonaNotFoundError
 
-        if not (status_of(exc) in (404, 409, 410, 502, 503, 504) or isinstance(exc, DaytonaConnectionError)):
+        if not (
+            status_of(exc) in (404, 409, 410, 502, 503, 504)
+            or isinstance(exc, DaytonaConnectionError)
+        ):
             return False
         sandbox = self.sandbox
         try:
@@ -467,8 +482,6 @@ class DaytonaWorkspace(Provisioning, Workspace):
 
 
 # ---------------------------------------------------------------------- helpers
-
-
 
 
 def _wrap(command: str, cwd: str, seconds: int, cancel_flag: str, confine: str = "") -> str:

@@ -85,4 +85,6 @@ def resolve_backend(spec: Any) -> Backend:
         return factory()
     if isinstance(spec, Backend):
         return spec
-    raise ConfigError(f"backend must be a name ({', '.join(BACKEND_FACTORIES)}) or a backend object, not {spec!r}")
+    raise ConfigError(
+        f"backend must be a name ({', '.join(BACKEND_FACTORIES)}) or a backend object, not {spec!r}"
+    )

@@ -104,9 +104,7 @@ def parse_upload(spec: str, *, working_dir: str, flag: str = "--upload") -> Uplo
     """
     local, sep, remote = spec.rpartition(":")
     if not sep or not local.strip() or not remote.strip():
-        raise ConfigError(
-            f"{flag} {spec!r}: expected LOCAL:REMOTE, e.g. {flag} ./data:/work/data"
-        )
+        raise ConfigError(f"{flag} {spec!r}: expected LOCAL:REMOTE, e.g. {flag} ./data:/work/data")
     source = Path(local).expanduser()
     if not source.exists():
         raise ConfigError(f"{flag} {spec!r}: {local} does not exist (relative to {Path.cwd()})")
@@ -293,7 +291,9 @@ class PackReport:
         if not skipped:
             return line
         example = (self.secrets or self.gitignored or self.skipped_dirs)[0]
-        dest = posixpath.join(uploads[0].remote, example) if uploads[0].is_dir else uploads[0].remote
+        dest = (
+            posixpath.join(uploads[0].remote, example) if uploads[0].is_dir else uploads[0].remote
+        )
         return (
             f"{line}; skipped {'; '.join(skipped)}. To include one, name it: "
             f"--upload ./{example}:{dest}"
@@ -354,14 +354,22 @@ def pack(uploads: list[Upload], out: Path, *, compresslevel: int = 1) -> PackRep
         for upload in uploads:
             arc_root = upload.remote.lstrip("/")
             items: Iterator[tuple[Path, str]]
-            items = iter([(upload.local, "")]) if upload.local.is_file() else _walk(upload.local, report)
+            items = (
+                iter([(upload.local, "")])
+                if upload.local.is_file()
+                else _walk(upload.local, report)
+            )
             if upload.local.is_dir():
                 tar.add(upload.local, arcname=arc_root, recursive=False, filter=_tarinfo_filter)
             for path, rel in items:
                 arcname = posixpath.join(arc_root, rel) if rel else arc_root
                 try:
                     st = path.lstat()
-                    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                    if not (
+                        stat.S_ISREG(st.st_mode)
+                        or stat.S_ISDIR(st.st_mode)
+                        or stat.S_ISLNK(st.st_mode)
+                    ):
                         continue  # sockets, fifos, devices
                     tar.add(path, arcname=arcname, recursive=False, filter=_tarinfo_filter)
                 except OSError as exc:
@@ -389,9 +397,9 @@ def extract_command(archive: str, uploads: list[Upload]) -> str:
     q = shlex.quote
     make = " ".join(q(p) for p in parents)
     return (
-        f"a={q(archive)}; for d in {make}; do [ -d \"$d\" ] || mkdir -p \"$d\" 2>/dev/null || "
-        f"{{ sudo -n mkdir -p \"$d\" && sudo -n chown \"$(id -u):$(id -g)\" \"$d\"; }} || exit 1; done; "
-        f"tar -xzf \"$a\" -C / --no-same-owner --no-overwrite-dir; s=$?; rm -f \"$a\"; exit $s"
+        f'a={q(archive)}; for d in {make}; do [ -d "$d" ] || mkdir -p "$d" 2>/dev/null || '
+        f'{{ sudo -n mkdir -p "$d" && sudo -n chown "$(id -u):$(id -g)" "$d"; }} || exit 1; done; '
+        f'tar -xzf "$a" -C / --no-same-owner --no-overwrite-dir; s=$?; rm -f "$a"; exit $s'
     )
 
 
@@ -430,7 +438,9 @@ async def send(ws: Workspace, packed: Packed, *, notify: Notify | None = None) -
         remote = f"/tmp/.rho-upload-{secrets.token_hex(6)}.tar.gz"
         big = packed.report.archive_bytes >= PROGRESS_BYTES
         await ws.put_file(packed.archive, remote, notify=notify if big else None)
-        result = await ws.exec(extract_command(remote, packed.uploads), cwd="/", timeout=600, confined=False)
+        result = await ws.exec(
+            extract_command(remote, packed.uploads), cwd="/", timeout=600, confined=False
+        )
         if result.exit_code != 0:
             raise SandboxError(
                 f"Unpacking the upload in the sandbox failed (exit {result.exit_code}): "
@@ -441,7 +451,9 @@ async def send(ws: Workspace, packed: Packed, *, notify: Notify | None = None) -
         packed.discard()
 
 
-async def upload(ws: Workspace, uploads: list[Upload], *, notify: Notify | None = None) -> PackReport:
+async def upload(
+    ws: Workspace, uploads: list[Upload], *, notify: Notify | None = None
+) -> PackReport:
     """Put every mapping into `ws` with one archive transfer and one extract command."""
     return await send(ws, await asyncio.to_thread(prepare, uploads), notify=notify)
 

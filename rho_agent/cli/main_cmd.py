@@ -25,42 +25,111 @@ EXIT_CODES = {
 
 
 def main(
-    prompt: Annotated[str | None, typer.Argument(metavar="PROMPT", help="The task. Without it, an interactive session starts.")] = None,
+    prompt: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="PROMPT", help="The task. Without it, an interactive session starts."
+        ),
+    ] = None,
     profile: Annotated[
         str | None,
-        typer.Option(help="Permission profile: readonly, developer, unrestricted, or a profile TOML file. [env: RHO_AGENT_PROFILE; default: readonly]"),
+        typer.Option(
+            help="Permission profile: readonly, developer, unrestricted, or a profile TOML file. [env: RHO_AGENT_PROFILE; default: readonly]"
+        ),
     ] = None,
     backend: Annotated[
-        str | None, typer.Option(help="Where tools run: local or daytona. [env: RHO_AGENT_BACKEND; default: local]")
+        str | None,
+        typer.Option(
+            help="Where tools run: local or daytona. [env: RHO_AGENT_BACKEND; default: local]"
+        ),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="Model id. [env: RHO_AGENT_MODEL; default: claude-sonnet-5-5]")] = None,
-    working_dir: Annotated[str | None, typer.Option("--working-dir", help="Working directory for the tools.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Model id. [env: RHO_AGENT_MODEL; default: claude-sonnet-5-5]"),
+    ] = None,
+    working_dir: Annotated[
+        str | None, typer.Option("--working-dir", help="Working directory for the tools.")
+    ] = None,
     system_prompt: Annotated[
-        str | None, typer.Option("--system-prompt", metavar="FILE", help="Replace the system prompt with this file.")
+        str | None,
+        typer.Option(
+            "--system-prompt", metavar="FILE", help="Replace the system prompt with this file."
+        ),
     ] = None,
     var: Annotated[
-        list[str] | None, typer.Option("--var", metavar="KEY=VALUE", help="Template variable for the system prompt (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--var",
+            metavar="KEY=VALUE",
+            help="Template variable for the system prompt (repeatable).",
+        ),
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve every call the profile would ask about.")] = False,
-    max_turns: Annotated[int | None, typer.Option(min=1, help="Stop after this many model turns.")] = None,
-    max_cost: Annotated[float | None, typer.Option(min=0.0001, help="Stop when the run has cost this many USD.")] = None,
-    resume: Annotated[str | None, typer.Option(metavar="latest|ID", help="Continue a stored session.")] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Approve every call the profile would ask about.")
+    ] = False,
+    max_turns: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many model turns.")
+    ] = None,
+    max_cost: Annotated[
+        float | None, typer.Option(min=0.0001, help="Stop when the run has cost this many USD.")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(metavar="latest|ID", help="Continue a stored session.")
+    ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--output-format", help="text (streamed), json (result at the end), jsonl (every event).")
+        OutputFormat,
+        typer.Option(
+            "--output-format",
+            help="text (streamed), json (result at the end), jsonl (every event).",
+        ),
     ] = OutputFormat.text,
     upload: Annotated[
         list[str] | None,
-        typer.Option("--upload", metavar="LOCAL:REMOTE", help="daytona: copy a local file or directory into the sandbox before the agent starts (repeatable; replaces the auto-upload of the project)."),
+        typer.Option(
+            "--upload",
+            metavar="LOCAL:REMOTE",
+            help="daytona: copy a local file or directory into the sandbox before the agent starts (repeatable; replaces the auto-upload of the project).",
+        ),
     ] = None,
     download: Annotated[
         list[str] | None,
-        typer.Option("--download", metavar="REMOTE:LOCAL", help="daytona: copy a file or directory out of the sandbox after a one-shot run (repeatable)."),
+        typer.Option(
+            "--download",
+            metavar="REMOTE:LOCAL",
+            help="daytona: copy a file or directory out of the sandbox after a one-shot run (repeatable).",
+        ),
     ] = None,
-    dockerfile: Annotated[str | None, typer.Option("--dockerfile", metavar="FILE", help="daytona: build the sandbox image from this Dockerfile.")] = None,
-    image: Annotated[str | None, typer.Option("--image", help="daytona: sandbox image. [default: daytonaio/sandbox:latest]")] = None,
-    snapshot: Annotated[str | None, typer.Option("--snapshot", help="daytona: create the sandbox from this Daytona snapshot.")] = None,
-    keep: Annotated[bool, typer.Option("--keep", help="daytona: keep the sandbox when the session ends (prints how to reattach).")] = False,
-    sandbox: Annotated[str | None, typer.Option("--sandbox", metavar="ID", help="daytona: reattach to a kept sandbox instead of creating one.")] = None,
+    dockerfile: Annotated[
+        str | None,
+        typer.Option(
+            "--dockerfile",
+            metavar="FILE",
+            help="daytona: build the sandbox image from this Dockerfile.",
+        ),
+    ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option("--image", help="daytona: sandbox image. [default: daytonaio/sandbox:latest]"),
+    ] = None,
+    snapshot: Annotated[
+        str | None,
+        typer.Option("--snapshot", help="daytona: create the sandbox from this Daytona snapshot."),
+    ] = None,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="daytona: keep the sandbox when the session ends (prints how to reattach).",
+        ),
+    ] = False,
+    sandbox: Annotated[
+        str | None,
+        typer.Option(
+            "--sandbox",
+            metavar="ID",
+            help="daytona: reattach to a kept sandbox instead of creating one.",
+        ),
+    ] = None,
 ) -> None:
     """Run the agent: one-shot with PROMPT, interactive without."""
     from rho_agent.agent import Agent
@@ -79,8 +148,14 @@ def main(
     if system_prompt:
         fields["system_prompt"] = read_system_prompt(system_prompt)
     agent = Agent(AgentConfig(**{k: v for k, v in fields.items() if v is not None}))
-    sandbox_flags = {"uploads": upload, "dockerfile": dockerfile, "image": image, "snapshot": snapshot,
-                     "keep": keep, "sandbox_id": sandbox}
+    sandbox_flags = {
+        "uploads": upload,
+        "dockerfile": dockerfile,
+        "image": image,
+        "snapshot": snapshot,
+        "keep": keep,
+        "sandbox_id": sandbox,
+    }
     downloads = _parse_downloads(download or [])
     if agent.backend.name == "daytona":
         from rho_agent.backends.daytona import DaytonaBackend
@@ -98,15 +173,23 @@ def main(
         if not sys.stdin.isatty():
             piped = sys.stdin.read().strip()
             if not piped:
-                raise ConfigError("No prompt given and stdin is not a terminal: pass PROMPT, or pipe one in.")
+                raise ConfigError(
+                    "No prompt given and stdin is not a terminal: pass PROMPT, or pipe one in."
+                )
             prompt = piped
         else:
             from rho_agent.cli.repl import run_repl
 
             if downloads:
-                raise ConfigError("--download is for one-shot runs; in an interactive session use /download REMOTE LOCAL.")
+                raise ConfigError(
+                    "--download is for one-shot runs; in an interactive session use /download REMOTE LOCAL."
+                )
             raise typer.Exit(asyncio.run(run_repl(agent, resume=resume)))
-    raise typer.Exit(_run_one_shot(agent, prompt, resume=resume, output_format=output_format, downloads=downloads))
+    raise typer.Exit(
+        _run_one_shot(
+            agent, prompt, resume=resume, output_format=output_format, downloads=downloads
+        )
+    )
 
 
 def _parse_downloads(specs: list[str]) -> list[tuple[str, str, Any]]:
@@ -120,12 +203,19 @@ async def _download_all(session: Any, downloads: list[tuple[str, str, Any]]) -> 
         try:
             path = await session.download(remote, local)
         except FileNotFoundError:
-            raise ConfigError(f"--download {spec}: {remote} does not exist in the sandbox.") from None
+            raise ConfigError(
+                f"--download {spec}: {remote} does not exist in the sandbox."
+            ) from None
         sys.stderr.write(f"Downloaded {remote} → {path}\n")
 
 
 def _run_one_shot(
-    agent: Any, prompt: str, *, resume: str | None, output_format: OutputFormat, downloads: list[Any] | None = None
+    agent: Any,
+    prompt: str,
+    *,
+    resume: str | None,
+    output_format: OutputFormat,
+    downloads: list[Any] | None = None,
 ) -> int:
     from rho_agent.cli.render import JsonlRenderer, QuietRenderer, TextRenderer, result_json
     from rho_agent.redact import default_redactor

@@ -110,7 +110,9 @@ class TextRenderer:
         elif isinstance(event, ApprovalRequested):
             self._spin(None)
         elif isinstance(event, ModelRetry):
-            self._progress(f"  ↻ model call failed ({event.error}); retrying in {event.delay_s:.1f}s")
+            self._progress(
+                f"  ↻ model call failed ({event.error}); retrying in {event.delay_s:.1f}s"
+            )
         elif isinstance(event, Notice):
             self._progress(f"  · {event.message}")
         elif isinstance(event, RunFinished):

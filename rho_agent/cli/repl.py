@@ -43,11 +43,18 @@ async def run_repl(agent: Any, *, resume: str | None = None) -> int:
     async def approve(name: str, tool_input: dict[str, Any]) -> bool:
         from rho_agent.cli.render import summarize_call
 
-        answer = await prompt_session.prompt_async(f"  ? approve {summarize_call(name, tool_input, 200)} [y/N] ")
+        answer = await prompt_session.prompt_async(
+            f"  ? approve {summarize_call(name, tool_input, 200)} [y/N] "
+        )
         return answer.strip().lower() in ("y", "yes")
 
     renderer = TextRenderer()
-    session = Session(agent, resume=resume, on_event=renderer, approver=None if agent.config.auto_approve else approve)
+    session = Session(
+        agent,
+        resume=resume,
+        on_event=renderer,
+        approver=None if agent.config.auto_approve else approve,
+    )
     await session.start()
     sys.stderr.write(
         f"rho-agent · {agent.model} · profile {agent.profile.name} · backend {agent.backend.name} · "
@@ -90,7 +97,13 @@ async def _command(command: str, arg: str, session: Any, agent: Any, renderer: A
     if command == "/help":
         sys.stderr.write(HELP)
     elif command == "/cost":
-        summary = RunFinished(status="completed", text="", usage=session.usage, cost_usd=session.cost_usd, turns=session.turns)
+        summary = RunFinished(
+            status="completed",
+            text="",
+            usage=session.usage,
+            cost_usd=session.cost_usd,
+            turns=session.turns,
+        )
         sys.stderr.write(f"session {session.id}: {format_usage(summary)}\n")
     elif command == "/clear":
         await session.clear()
@@ -99,7 +112,9 @@ async def _command(command: str, arg: str, session: Any, agent: Any, renderer: A
         await _download(session, arg)
     elif command == "/resume":
         try:
-            resumed = Session(agent, resume=arg or "latest", on_event=renderer, approver=session.approver)
+            resumed = Session(
+                agent, resume=arg or "latest", on_event=renderer, approver=session.approver
+            )
         except RhoError as exc:
             sys.stderr.write(f"Error: {exc.message}\n")
             return session
@@ -121,7 +136,9 @@ async def _download(session: Any, arg: str) -> None:
         parts = []
         sys.stderr.write(f"/download: {exc}\n")
     if len(parts) != 2:
-        sys.stderr.write("Usage: /download REMOTE LOCAL   e.g. /download /home/daytona/app/report.html ./report.html\n")
+        sys.stderr.write(
+            "Usage: /download REMOTE LOCAL   e.g. /download /home/daytona/app/report.html ./report.html\n"
+        )
         return
     try:
         path = await session.download(parts[0], parts[1])

@@ -15,7 +15,9 @@ import typer
 
 from rho_agent.errors import ConfigError, SandboxError
 
-app = typer.Typer(help="rho-agent's Daytona sandboxes: list, delete, clean up leftovers.", no_args_is_help=True)
+app = typer.Typer(
+    help="rho-agent's Daytona sandboxes: list, delete, clean up leftovers.", no_args_is_help=True
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -31,7 +33,9 @@ def parse_duration(text: str, flag: str = "--older-than") -> float:
 
 @app.command("list")
 def list_(
-    all_users: Annotated[bool, typer.Option("--all-users", help="Also list sandboxes other users' rho-agent made.")] = False,
+    all_users: Annotated[
+        bool, typer.Option("--all-users", help="Also list sandboxes other users' rho-agent made.")
+    ] = False,
 ) -> None:
     """rho-agent's sandboxes (yours by default): id, state, age, who made it, session, kept."""
     rows = asyncio.run(_list(all_users=all_users))
@@ -49,7 +53,10 @@ def list_(
 
 @app.command()
 def delete(
-    sandbox_ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Sandbox ids (from `rho-agent sandboxes list`).")],
+    sandbox_ids: Annotated[
+        list[str],
+        typer.Argument(metavar="ID...", help="Sandbox ids (from `rho-agent sandboxes list`)."),
+    ],
 ) -> None:
     """Delete these sandboxes (only if rho-agent made them)."""
     asyncio.run(_delete(sandbox_ids))
@@ -57,10 +64,23 @@ def delete(
 
 @app.command()
 def cleanup(
-    older_than: Annotated[str, typer.Option("--older-than", metavar="AGE", help="Only sandboxes created longer ago than this (30m, 2h, 1d; 0 = all).")] = "2h",
-    all_users: Annotated[bool, typer.Option("--all-users", help="Also other users' rho-agent sandboxes.")] = False,
-    include_kept: Annotated[bool, typer.Option("--include-kept", help="Also sandboxes kept with --keep.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted.")] = False,
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            metavar="AGE",
+            help="Only sandboxes created longer ago than this (30m, 2h, 1d; 0 = all).",
+        ),
+    ] = "2h",
+    all_users: Annotated[
+        bool, typer.Option("--all-users", help="Also other users' rho-agent sandboxes.")
+    ] = False,
+    include_kept: Annotated[
+        bool, typer.Option("--include-kept", help="Also sandboxes kept with --keep.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what would be deleted.")
+    ] = False,
 ) -> None:
     """Delete leftover rho-agent sandboxes: yours, older than --older-than, not kept."""
     age = parse_duration(older_than)
@@ -88,7 +108,9 @@ async def _list(*, all_users: bool) -> list[Any]:
         labels = {LABEL: "1"} if all_users else {LABEL: "1", f"{LABEL}-user": _user()}
         found = [box async for box in client.list(ListSandboxesQuery(labels=labels))]
     except Exception as exc:
-        raise SandboxError(f"Could not list Daytona sandboxes: {getattr(exc, 'message', exc)}") from exc
+        raise SandboxError(
+            f"Could not list Daytona sandboxes: {getattr(exc, 'message', exc)}"
+        ) from exc
     finally:
         await client.close()
     return sorted(found, key=_created)
@@ -106,7 +128,10 @@ async def _delete(ids: list[str]) -> None:
             try:
                 box = await client.get(sandbox_id)
                 if (box.labels or {}).get(LABEL) != "1":
-                    typer.echo(f"{sandbox_id}: not a rho-agent sandbox (no '{LABEL}' label); left alone.", err=True)
+                    typer.echo(
+                        f"{sandbox_id}: not a rho-agent sandbox (no '{LABEL}' label); left alone.",
+                        err=True,
+                    )
                     failed.append(sandbox_id)
                     continue
                 await box.delete(timeout=60)
@@ -120,7 +145,9 @@ async def _delete(ids: list[str]) -> None:
     finally:
         await client.close()
     if failed:
-        raise SandboxError(f"{len(failed)} of {len(ids)} sandbox(es) not deleted: {', '.join(failed)}")
+        raise SandboxError(
+            f"{len(failed)} of {len(ids)} sandbox(es) not deleted: {', '.join(failed)}"
+        )
 
 
 async def _cleanup(age: float, *, all_users: bool, include_kept: bool, dry_run: bool) -> None:
@@ -130,7 +157,8 @@ async def _cleanup(age: float, *, all_users: bool, include_kept: bool, dry_run: 
     boxes = [
         b
         for b in await _list(all_users=all_users)
-        if (now - _created(b)).total_seconds() >= age and (include_kept or not (b.labels or {}).get("rho-agent-keep"))
+        if (now - _created(b)).total_seconds() >= age
+        and (include_kept or not (b.labels or {}).get("rho-agent-keep"))
     ]
     if not boxes:
         typer.echo("Nothing to clean up.", err=True)

@@ -50,7 +50,11 @@ def list_(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 
 
 
 @app.command()
-def show(session_id: Annotated[str, typer.Argument(metavar="ID", help="An id, a prefix, or 'latest'.")] = "latest") -> None:
+def show(
+    session_id: Annotated[
+        str, typer.Argument(metavar="ID", help="An id, a prefix, or 'latest'.")
+    ] = "latest",
+) -> None:
     """The conversation of a session, readable."""
     from rho_agent.events import MessageAdded, RunFinished
     from rho_agent.redact import default_redactor
@@ -58,7 +62,9 @@ def show(session_id: Annotated[str, typer.Argument(metavar="ID", help="An id, a 
 
     directory = find_session(session_id)
     meta = directory.read_meta()
-    typer.echo(f"session {directory.id} · {meta.get('model')} · profile {meta.get('profile')} · backend {meta.get('backend')}")
+    typer.echo(
+        f"session {directory.id} · {meta.get('model')} · profile {meta.get('profile')} · backend {meta.get('backend')}"
+    )
     redact = default_redactor()
     for event in map(redact.event, directory.events()):
         if isinstance(event, MessageAdded):
@@ -79,8 +85,12 @@ def show(session_id: Annotated[str, typer.Argument(metavar="ID", help="An id, a 
 
 @app.command()
 def export(
-    session_id: Annotated[str, typer.Argument(metavar="ID", help="An id, a prefix, or 'latest'.")] = "latest",
-    fmt: Annotated[str, typer.Option("--format", help="jsonl (the trace) or json (meta + messages).")] = "jsonl",
+    session_id: Annotated[
+        str, typer.Argument(metavar="ID", help="An id, a prefix, or 'latest'.")
+    ] = "latest",
+    fmt: Annotated[
+        str, typer.Option("--format", help="jsonl (the trace) or json (meta + messages).")
+    ] = "jsonl",
 ) -> None:
     """Print a session's trace (jsonl) or its meta and messages (json) to stdout."""
     from rho_agent.errors import ConfigError

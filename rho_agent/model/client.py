@@ -71,7 +71,11 @@ class ModelClient:
         """Raise MissingCredentialsError now, before a run creates anything."""
         import os
 
-        if not (self.api_key or os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+        if not (
+            self.api_key
+            or os.environ.get("ANTHROPIC_API_KEY")
+            or os.environ.get("ANTHROPIC_AUTH_TOKEN")
+        ):
             raise MissingCredentialsError(NO_KEY_MESSAGE)
 
     def _sdk(self) -> Any:
@@ -120,12 +124,26 @@ class ModelClient:
                     f"The model API rejected the API key (401): {_api_message(exc)}. "
                     "Check ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL if you use a proxy)."
                 ) from exc
-            except (anthropic.PermissionDeniedError, anthropic.NotFoundError, anthropic.BadRequestError) as exc:
-                raise ModelError(f"The model API refused the request ({exc.status_code}): {_api_message(exc)}") from exc
-            except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError) as exc:
+            except (
+                anthropic.PermissionDeniedError,
+                anthropic.NotFoundError,
+                anthropic.BadRequestError,
+            ) as exc:
+                raise ModelError(
+                    f"The model API refused the request ({exc.status_code}): {_api_message(exc)}"
+                ) from exc
+            except (
+                anthropic.APIStatusError,
+                anthropic.APIConnectionError,
+                httpx2.TransportError,
+            ) as exc:
                 if not _worth_retrying(exc) or attempt > self.turn_retries:
-                    raise ModelError(f"The model API call failed after {attempt} attempt(s): {_describe(exc)}") from exc
-                delay = min(self.backoff_base_s * 2 ** (attempt - 1), 8.0) * (1 - 0.25 * random.random())
+                    raise ModelError(
+                        f"The model API call failed after {attempt} attempt(s): {_describe(exc)}"
+                    ) from exc
+                delay = min(self.backoff_base_s * 2 ** (attempt - 1), 8.0) * (
+                    1 - 0.25 * random.random()
+                )
                 if cb.on_retry:
                     await cb.on_retry(attempt, _describe(exc), delay)
                 await asyncio.sleep(delay)
@@ -149,7 +167,9 @@ class ModelClient:
             content=[block_to_param(b) for b in message.content],
             stop_reason=message.stop_reason,
             usage=Usage.from_api(message.usage),
-            stop_details=stop_details.to_dict(mode="json") if hasattr(stop_details, "to_dict") else stop_details,
+            stop_details=stop_details.to_dict(mode="json")
+            if hasattr(stop_details, "to_dict")
+            else stop_details,
         )
 
 
@@ -159,12 +179,21 @@ def block_to_param(block: Any) -> dict[str, Any]:
     if data.get("type") == "text":
         return {"type": "text", "text": data.get("text", "")}
     if data.get("type") == "tool_use":
-        return {"type": "tool_use", "id": data["id"], "name": data["name"], "input": data.get("input") or {}}
+        return {
+            "type": "tool_use",
+            "id": data["id"],
+            "name": data["name"],
+            "input": data.get("input") or {},
+        }
     return data
 
 
 def build_request(
-    model: str, max_tokens: int, system: str, tools: list[dict[str, Any]], messages: list[dict[str, Any]]
+    model: str,
+    max_tokens: int,
+    system: str,
+    tools: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The request body, with cache breakpoints on tools, system and the newest message.
 
@@ -201,7 +230,10 @@ def _worth_retrying(exc: Exception) -> bool:
 
     if isinstance(exc, anthropic.APIStatusError):
         if exc.status_code == 200:  # an `error` event inside a stream that had started
-            return getattr(exc, "type", None) in _RETRYABLE_STREAM_ERRORS or _body_type(exc) in _RETRYABLE_STREAM_ERRORS
+            return (
+                getattr(exc, "type", None) in _RETRYABLE_STREAM_ERRORS
+                or _body_type(exc) in _RETRYABLE_STREAM_ERRORS
+            )
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
     return True  # connection errors, timeouts, dropped streams
 

@@ -15,7 +15,9 @@ from rho_agent.sandbox.confinement import Confinement, SandboxMode, WriteScope
 
 class ShellMode(StrEnum):
     off = "off"
-    restricted = "restricted"  # only read-only commands, checked by rho_agent.permissions.shell_policy
+    restricted = (
+        "restricted"  # only read-only commands, checked by rho_agent.permissions.shell_policy
+    )
     unrestricted = "unrestricted"
 
 
@@ -63,8 +65,10 @@ class Profile(BaseModel):
         """What the OS sandbox lets every shell command of this profile do."""
         restricted = self.shell is ShellMode.restricted
         writes = WriteScope.none if restricted else self.shell_writes
-        extra = () if writes is not WriteScope.working_dir else tuple(
-            str(Path(p).expanduser().resolve()) for p in self.writable_paths
+        extra = (
+            ()
+            if writes is not WriteScope.working_dir
+            else tuple(str(Path(p).expanduser().resolve()) for p in self.writable_paths)
         )
         return Confinement(
             mode=self.sandbox,

@@ -80,7 +80,8 @@ class Tool(ABC):
             params = self.Params.model_validate(raw_input)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}" for err in exc.errors()
+                f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}"
+                for err in exc.errors()
             )
             return ToolResult(f"Invalid input for {self.name}: {problems}", is_error=True)
         try:
