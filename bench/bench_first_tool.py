@@ -21,8 +21,7 @@ import time
 from pathlib import Path
 
 from rho_agent import Agent, AgentConfig, Session
-from rho_agent.backends import daytona_workspace
-from rho_agent.backends.daytona_workspace import DaytonaWorkspace
+from rho_agent.backends.daytona import DaytonaWorkspace, _config
 from rho_agent.testing.daytona import LocalDaytona
 from rho_agent.testing.fake_anthropic import FakeAnthropic, fault, reply, text, tool_call
 
@@ -74,13 +73,12 @@ async def main(args: argparse.Namespace) -> None:
         results: dict[str, list[float]] = {"overlapped": [], "serial": []}
         for _ in range(args.repeat):
             for mode in results:
-                daytona_workspace.DaytonaWorkspace = (
-                    SerialWorkspace if mode == "serial" else DaytonaWorkspace
-                )
+                # DaytonaBackend.open() makes the workspace class its module names.
+                _config.DaytonaWorkspace = SerialWorkspace if mode == "serial" else DaytonaWorkspace
                 try:
                     results[mode].append(await first_tool(server, args.model))
                 finally:
-                    daytona_workspace.DaytonaWorkspace = DaytonaWorkspace
+                    _config.DaytonaWorkspace = DaytonaWorkspace
     over, serial = (statistics.median(results[m]) for m in ("overlapped", "serial"))
     print(
         f"sandbox creation {args.create:g} s, first model call {args.model:g} s, median of {args.repeat}"
@@ -94,7 +92,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--create", type=float, default=2.0)
     parser.add_argument("--model", type=float, default=1.5)
     parser.add_argument("--repeat", type=int, default=3)

@@ -16,7 +16,7 @@ import statistics
 import tempfile
 import time
 
-from rho_agent.backends.local import LocalWorkspace
+from rho_agent.backends import LocalWorkspace
 from rho_agent.permissions.profile import DEVELOPER, READONLY
 from rho_agent.sandbox import UNCONFINED, Confinement
 from rho_agent.sandbox.landlock import abi_version

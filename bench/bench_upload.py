@@ -21,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rho_agent.backends.spec import OpenRequest
-from rho_agent.backends.transfer import Upload
+from rho_agent.backends import OpenRequest, Upload
 from rho_agent.testing.daytona import LocalDaytona
 from rho_agent.tools.handlers.daytona import DaytonaBackend
 
@@ -131,7 +130,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--mb", type=float, default=50)
     parser.add_argument("--latency-ms", type=float, default=20)

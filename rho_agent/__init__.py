@@ -36,7 +36,7 @@ _LAZY = {
     "AgentConfig": "rho_agent.config",
     "Session": "rho_agent.session",
     "RunResult": "rho_agent.session",
-    "LocalBackend": "rho_agent.backends.spec",
+    "LocalBackend": "rho_agent.backends",
     "DaytonaBackend": "rho_agent.backends.daytona",
     "Profile": "rho_agent.permissions.profile",
     "events": "rho_agent.events",
@@ -45,8 +45,8 @@ _LAZY = {
 if TYPE_CHECKING:
     from rho_agent import events
     from rho_agent.agent import Agent
+    from rho_agent.backends import LocalBackend
     from rho_agent.backends.daytona import DaytonaBackend
-    from rho_agent.backends.spec import LocalBackend
     from rho_agent.config import AgentConfig
     from rho_agent.permissions.profile import Profile
     from rho_agent.session import RunResult, Session

@@ -1,7 +1,7 @@
 """Agent: a resolved, immutable config — model, profile, tools, backend, prompt.
 
 An Agent holds no conversation and no workspace; a `Session` does. One Agent can
-serve many sessions.
+serve many sessions. `Agent.make_model()` is the one place a session gets its model.
 """
 
 from __future__ import annotations
@@ -9,24 +9,48 @@ from __future__ import annotations
 from typing import Any
 
 from rho_agent import config as cfg
-from rho_agent.backends.spec import Backend, resolve_backend
+from rho_agent.backends import Backend, resolve_backend
 from rho_agent.errors import ConfigError
+from rho_agent.model.base import Model
 from rho_agent.model.usage import DEFAULT_MODEL
 from rho_agent.permissions.profile import Profile, resolve_profile
 from rho_agent.prompt import DEFAULT_SYSTEM_PROMPT
 
 
 class Agent:
-    """`Agent(AgentConfig(...))`: validates and resolves everything up front."""
+    """`Agent(AgentConfig(...))`: validates and resolves everything up front.
 
-    def __init__(self, config: cfg.AgentConfig | None = None, **overrides: Any) -> None:
+    Keyword arguments override fields of the config (`Agent(config, max_turns=5)`).
+    `model` is either a model id (a str, like `AgentConfig.model`) or a `Model` object that
+    every session of this agent uses instead of the Anthropic API — for example
+    `rho_agent.testing.ScriptedModel`. Then `agent.model` is that object's `name`.
+    """
+
+    def __init__(
+        self,
+        config: cfg.AgentConfig | None = None,
+        *,
+        model: str | Model | None = None,
+        **overrides: Any,
+    ) -> None:
         config = config or cfg.AgentConfig()
+        if isinstance(model, str):
+            overrides["model"] = model
+        elif model is not None and not isinstance(model, Model):
+            raise ConfigError(
+                f"Agent(model=...) takes a model id (str) or a Model object (with name, "
+                f"check_credentials, turn and close); got {type(model).__name__}."
+            )
         if overrides:
             config = cfg.AgentConfig(**{**config.model_dump(exclude_unset=True), **overrides})
         self.config = config
+        #: The Model given as `Agent(model=...)`, shared by every session; None: the Anthropic API.
+        self.given_model: Model | None = None if isinstance(model, str) else model
         user = cfg.load_user_config()
-        self.model: str = cfg.resolve_setting(
-            config.model, "RHO_AGENT_MODEL", user.model, DEFAULT_MODEL
+        self.model: str = (
+            self.given_model.name
+            if self.given_model is not None
+            else cfg.resolve_setting(config.model, "RHO_AGENT_MODEL", user.model, DEFAULT_MODEL)
         )
         profile_spec = cfg.resolve_setting(
             config.profile, "RHO_AGENT_PROFILE", user.profile, cfg.DEFAULT_PROFILE
@@ -50,6 +74,20 @@ class Agent:
         self.tools = build_tools(self.profile, databases=self.databases)
         if not isinstance(self.max_turns, int) or self.max_turns < 1:
             raise ConfigError(f"max_turns must be a positive integer, got {self.max_turns!r}")
+
+    def make_model(self) -> Model:
+        """The model a new session calls: the one given as `Agent(model=...)` (shared; the
+        session does not close it), else a new `AnthropicModel` the session owns and closes."""
+        if self.given_model is not None:
+            return self.given_model
+        from rho_agent.model.client import AnthropicModel
+
+        return AnthropicModel(
+            model=self.model,
+            api_key=self.config.api_key,
+            base_url=self.config.base_url,
+            max_tokens=self.config.max_tokens,
+        )
 
     def tool(self, name: str) -> Any:
         return next((t for t in self.tools if t.name == name), None)

@@ -1,77 +1,40 @@
-"""Session: one conversation with an agent — the loop, its state, cancel and close.
+"""Session: one conversation with an agent — its lifecycle, state, persistence and cancel.
 
 The session (not the agent) owns the workspace: it opens it on start and closes it
-when the session ends, however it ends.
+when the session ends, however it ends. Each run's turns are taken by `rho_agent._loop`;
+every event goes through one `EventBus` (trace, callbacks, `stream()` queues).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
+from rho_agent._bus import EventBus, EventCallback
+from rho_agent._loop import Loop, RunResult
 from rho_agent.agent import Agent
-from rho_agent.backends.base import Workspace
-from rho_agent.backends.spec import OpenRequest
-from rho_agent.errors import ConfigError, RhoError, RunError
-from rho_agent.events import (
-    Event,
-    HistoryCleared,
-    MessageAdded,
-    ModelCall,
-    ModelRetry,
-    Notice,
-    RunFinished,
-    RunStarted,
-    RunStatus,
-    TextDelta,
-    ThinkingDelta,
-)
-from rho_agent.model.client import ModelClient, StreamCallbacks
+from rho_agent.backends import OpenRequest, Workspace
+from rho_agent.errors import ConfigError, RhoError
+from rho_agent.events import Event, HistoryCleared, Notice
 from rho_agent.model.usage import Usage
 from rho_agent.prompt import platform_name, render
 from rho_agent.redact import default_redactor
 from rho_agent.store import (
     SessionDir,
     TraceWriter,
-    append_message,
     find_session,
     new_session_id,
     restore,
     sessions_root,
 )
-from rho_agent.tool_calls import ToolCallRunner, tool_result
-from rho_agent.tools.base import Approver, ToolContext
+from rho_agent.tool_calls import tool_result
+from rho_agent.tools.base import Approver
 
-EventCallback = Callable[[Event], Awaitable[None] | None]
-
-_CUT_OFF_NOTE = (
-    "[Your previous response was cut off at the output token limit before a tool call was "
-    "complete; that call was not run. Continue, in smaller steps.]"
-)
-
-
-class RunResult(BaseModel):
-    """What one `Session.run` produced."""
-
-    text: str
-    status: RunStatus
-    usage: Usage
-    cost_usd: float
-    turns: int
-    session_id: str
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "completed"
+__all__ = ["EventCallback", "RunResult", "Session"]
 
 
 class Session:
@@ -94,8 +57,6 @@ class Session:
     ) -> None:
         self.agent = agent
         self.approver = approver
-        self._callbacks: list[EventCallback] = [on_event] if on_event else []
-        self._queues: list[asyncio.Queue[Event | None]] = []
         self.history: list[dict[str, Any]] = []
         self.usage = Usage()
         self.cost_usd = 0.0
@@ -113,17 +74,14 @@ class Session:
             self._dir = SessionDir(sessions_root() / self.id)
         # Values passed through to tools on purpose are still secrets in the trace.
         redactor = default_redactor(agent.passthrough_env)
-        self._trace = TraceWriter(self._dir, redactor) if persist and self._dir else None
+        self._bus = EventBus(TraceWriter(self._dir, redactor) if persist and self._dir else None)
+        if on_event:
+            self._bus.subscribe(on_event)
         self._workspace: Workspace | None = None
-        self._model = ModelClient(
-            model=agent.model,
-            api_key=agent.config.api_key,
-            base_url=agent.config.base_url,
-            max_tokens=agent.config.max_tokens,
-        )
+        self._model = agent.make_model()
+        self._owns_model = self._model is not agent.given_model
         self._run_task: asyncio.Task[RunResult] | None = None
         self._system_prompt: str | None = None
-        self._streamed_usage: Usage | None = None  # of the model call in progress
         self._closed = False
         self._sync_loop: asyncio.AbstractEventLoop | None = None
 
@@ -166,9 +124,11 @@ class Session:
                 confinement=self.agent.profile.confinement(),
             )
         )
-        # Importing the model SDK takes about a second: do it off the loop, so a remote
-        # workspace's provisioning goes on meanwhile instead of stalling behind it.
-        await asyncio.to_thread(importlib.import_module, "anthropic")
+        # Preparing the model (importing its SDK takes about a second) happens after the
+        # workspace opened, so a remote workspace's provisioning goes on meanwhile.
+        prepare = getattr(self._model, "prepare", None)
+        if prepare is not None:
+            await prepare()
 
     async def close(self) -> None:
         """End the session: cancel a run in progress, release the workspace. Safe to call twice."""
@@ -184,15 +144,11 @@ class Session:
                 if self._workspace is not None:
                     await self._workspace.close()
             finally:
-                await self._model.close()
-                if (
-                    self._workspace is not None
-                ):  # a session that never started leaves nothing on disk
+                if self._owns_model:
+                    await self._model.close()
+                if self._workspace is not None:  # a session that never started leaves no meta
                     self._write_meta()
-                if self._trace:
-                    self._trace.close()
-                for queue in self._queues:
-                    queue.put_nowait(None)
+                self._bus.close()
 
     aclose = close
 
@@ -232,7 +188,7 @@ class Session:
 
     async def upload(self, local: str | os.PathLike[str], remote: str) -> None:
         """Copy a local file or directory into the workspace at `remote` (one archive)."""
-        from rho_agent.backends.transfer import parse_upload
+        from rho_agent.backends import parse_upload
 
         await self.start()
         await self.workspace.ready()
@@ -241,36 +197,15 @@ class Session:
         )
         await self.workspace.upload([spec], notify=self._notice)
 
-    async def _unless_workspace_fails(self, call: Awaitable[Any]) -> Any:
-        """Await a model call, unless the workspace's background provisioning fails first
-        (a failed setup command): then the call is cancelled and that error raised."""
-        if self.workspace.failure is not None:
-            close = getattr(call, "close", None)
-            if close is not None:
-                close()  # the model call never starts
-            await self.workspace.ready()  # raises the failure, and marks it seen
-            raise self.workspace.failure
-        model = asyncio.ensure_future(call)
-        ready = asyncio.ensure_future(self.workspace.ready())
-        try:
-            await asyncio.wait({model, ready}, return_when=asyncio.FIRST_COMPLETED)
-            if ready.done() and not ready.cancelled() and ready.exception() is not None:
-                raise ready.exception()  # type: ignore[misc]
-            return await model
-        finally:
-            for task in (model, ready):
-                task.cancel()
-            await asyncio.gather(model, ready, return_exceptions=True)
-
     # ---------------------------------------------------------------- events
 
     def subscribe(self, callback: EventCallback) -> None:
-        self._callbacks.append(callback)
+        """Call `callback` (sync or async) with every event from now on."""
+        self._bus.subscribe(callback)
 
     async def stream(self, prompt: str) -> AsyncIterator[Event]:
         """Run `prompt` and yield its events as they happen (RunFinished is the last one)."""
-        queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        self._queues.append(queue)
+        queue = self._bus.queue()
         task = asyncio.ensure_future(self.run(prompt))
         task.add_done_callback(lambda _: queue.put_nowait(None))
         try:
@@ -278,32 +213,18 @@ class Session:
                 yield event
             await task
         finally:
-            self._queues.remove(queue)
+            self._bus.remove_queue(queue)
             if not task.done():
                 self.cancel()
                 await asyncio.gather(task, return_exceptions=True)
 
-    async def _emit(self, event: Event) -> None:
-        if self._trace:
-            self._trace.write(event)
-        for callback in list(self._callbacks):
-            outcome = callback(event)
-            if inspect.isawaitable(outcome):
-                await outcome
-        for queue in self._queues:
-            queue.put_nowait(event)
-
     async def _notice(self, message: str) -> None:
-        await self._emit(Notice(message=message))
-
-    async def _add_message(self, role: str, content: list[dict[str, Any]]) -> None:
-        append_message(self.history, role, content)
-        await self._emit(MessageAdded(role=role, content=content))  # type: ignore[arg-type]
+        await self._bus.emit(Notice(message=message))
 
     async def clear(self) -> None:
         """Forget the conversation (usage so far is kept)."""
         self.history = []
-        await self._emit(HistoryCleared())
+        await self._bus.emit(HistoryCleared())
 
     # ---------------------------------------------------------------- runs
 
@@ -333,185 +254,18 @@ class Session:
             raise
 
     async def _run(self, prompt: str) -> RunResult:
-        agent = self.agent
-        usage = Usage()
-        turns = 0
-        text = ""
-        status: RunStatus = "completed"
-        error: str | None = None
-        pending: list[dict[str, Any]] = []  # tool_use blocks not yet answered
-        results: dict[str, dict[str, Any]] = {}
-        await self._emit(RunStarted(session_id=self.id, prompt=prompt, model=agent.model))
-        try:
-            system = self._system()
-            ctx = ToolContext(
-                workspace=self.workspace,
-                profile=agent.profile,
-                env={},
-                bash_timeout=agent.config.bash_timeout,
-                databases=agent.databases,
-            )
-            runner = ToolCallRunner(
-                agent.tools,
-                ctx,
-                self._emit,
-                auto_approve=agent.config.auto_approve,
-                approver=self.approver,
-            )
-            schemas = [t.schema() for t in agent.tools]
-            await self._add_message("user", [{"type": "text", "text": prompt}])
-            while True:
-                if turns >= agent.max_turns:
-                    status = "max_turns"
-                    break
-                self._streamed_usage = None
-                turn = await self._unless_workspace_fails(
-                    self._model.turn(
-                        system=system,
-                        tools=schemas,
-                        messages=self.history,
-                        callbacks=self._stream_callbacks(),
-                    )
-                )
-                self._streamed_usage = None
-                turns += 1
-                usage = usage + turn.usage
-                await self._record_call(turn.usage, turn.stop_reason, turn.duration_s)
-                content = turn.content
-                if turn.stop_reason == "max_tokens":
-                    # A tool call cut off mid-input must not run; drop it and ask to continue.
-                    content = [b for b in content if b.get("type") != "tool_use"]
-                text = (
-                    "".join(b.get("text", "") for b in content if b.get("type") == "text") or text
-                )
-                if content:
-                    await self._add_message("assistant", content)
-                calls = [b for b in content if b.get("type") == "tool_use"]
-                if turn.stop_reason == "tool_use" and calls:
-                    pending, results = calls, {}
-                    over = self._over_limit(usage, turns)
-                    if over:
-                        status = over
-                        break
-                    await runner.run_all(calls, results)
-                    await self._answer(pending, results, "")
-                    pending = []
-                    continue
-                if turn.stop_reason == "pause_turn":
-                    continue  # a server tool paused; sending the content back resumes it
-                if turn.stop_reason == "max_tokens":
-                    if self._over_limit(usage, turns):
-                        status = "truncated"
-                        break
-                    await self._add_message("user", [{"type": "text", "text": _CUT_OFF_NOTE}])
-                    continue
-                if turn.stop_reason == "refusal":
-                    status = "refused"
-                    details = turn.stop_details or {}
-                    error = "The model declined to continue" + (
-                        f" ({details.get('category')})" if details.get("category") else ""
-                    )
-                elif turn.stop_reason == "model_context_window_exceeded":
-                    status = "truncated"
-                    error = "The conversation filled the model's context window; use /clear or a new session."
-                break
-        except asyncio.CancelledError:
-            status, error = "cancelled", "Cancelled by the user."
-            partial, self._streamed_usage = self._streamed_usage, None
-            if partial is not None:  # a model call cut short is billed for what it used
-                turns += 1
-                usage = usage + partial
-                await self._record_call(partial, "cancelled", 0.0)
-        except RunError as exc:
-            status, error = "error", exc.message
-        finally:
-            if pending:
-                reason = {
-                    "cancelled": "Not run: the user cancelled the run.",
-                    "max_cost": "Not run: the run's cost limit was reached.",
-                    "max_turns": "Not run: the run's turn limit was reached.",
-                }.get(status, "Not run: the run stopped before this call.")
-                await self._answer(pending, results, reason)
-        if status == "max_cost":
-            error = f"Stopped: cost ${usage.cost_usd(agent.model):.4f} reached the limit of ${agent.max_cost_usd:.4f}."
-        elif status == "max_turns":
-            error = f"Stopped: reached the limit of {agent.max_turns} turns."
-        result = RunResult(
-            text=text,
-            status=status,
-            usage=usage,
-            cost_usd=usage.cost_usd(agent.model),
-            turns=turns,
+        loop = Loop(
+            self.agent,
+            self._model,
+            self.workspace,
+            self,
+            self._bus.emit,
             session_id=self.id,
-            error=error,
+            approver=self.approver,
         )
-        self.status = status
-        await self._emit(
-            RunFinished(
-                status=status,
-                text=text,
-                usage=usage,
-                cost_usd=result.cost_usd,
-                turns=turns,
-                error=error,
-            )
-        )
+        result = await loop.run(prompt, self._system)
         self._write_meta()
         return result
-
-    async def _record_call(
-        self, call_usage: Usage, stop_reason: str | None, duration_s: float
-    ) -> None:
-        """Add one model call to the session's totals and announce it."""
-        cost = call_usage.cost_usd(self.agent.model)
-        self.usage, self.cost_usd, self.turns = (
-            self.usage + call_usage,
-            self.cost_usd + cost,
-            self.turns + 1,
-        )
-        await self._emit(
-            ModelCall(
-                model=self.agent.model,
-                stop_reason=stop_reason,
-                usage=call_usage,
-                cost_usd=cost,
-                duration_s=round(duration_s, 4),
-            )
-        )
-
-    def _over_limit(self, usage: Usage, turns: int) -> RunStatus | None:
-        limit = self.agent.max_cost_usd
-        if limit is not None and usage.cost_usd(self.agent.model) >= limit:
-            return "max_cost"
-        if turns >= self.agent.max_turns:
-            return "max_turns"
-        return None
-
-    async def _answer(
-        self, calls: list[dict[str, Any]], results: dict[str, dict[str, Any]], missing: str
-    ) -> None:
-        """One user message answering every call, in order; unanswered ones say why."""
-        blocks = [
-            results.get(c["id"]) or tool_result(c["id"], missing, is_error=True) for c in calls
-        ]
-        await self._add_message("user", blocks)
-
-    def _stream_callbacks(self) -> StreamCallbacks:
-        async def on_text(text: str) -> None:
-            await self._emit(TextDelta(text=text))
-
-        async def on_thinking(text: str) -> None:
-            await self._emit(ThinkingDelta(text=text))
-
-        async def on_retry(attempt: int, error: str, delay: float) -> None:
-            await self._emit(ModelRetry(attempt=attempt, error=error, delay_s=round(delay, 3)))
-
-        def on_usage(so_far: Usage) -> None:
-            self._streamed_usage = so_far
-
-        return StreamCallbacks(
-            on_text=on_text, on_thinking=on_thinking, on_retry=on_retry, on_usage=on_usage
-        )
 
     def _system(self) -> str:
         if self._system_prompt is None:

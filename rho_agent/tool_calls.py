@@ -11,18 +11,24 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rho_agent.backends.base import Workspace
+from pydantic import ValidationError
+
 from rho_agent.events import ApprovalRequested, Event, ToolCallFinished, ToolCallStarted, ToolDenied
-from rho_agent.permissions.profile import ApprovalMode, Profile
+from rho_agent.permissions.profile import ApprovalMode, Capability, Profile
 from rho_agent.tools.base import Approver, Tool, ToolContext, ToolResult
 
 Emit = Callable[[Event], Awaitable[None]]
 
 
 async def approval_reason(
-    profile: Profile, tool: Tool, tool_input: dict[str, Any], workspace: Workspace
+    profile: Profile, tool: Tool, tool_input: dict[str, Any], ctx: ToolContext
 ) -> str | None:
-    """Why this call needs the user's approval under `profile`, or None."""
+    """Why this call needs the user's approval under `profile`, or None.
+
+    Under `dangerous` (and for `network` tools under `all`) the tool gives its own reason
+    for the validated input; input that does not validate is not asked about, since the
+    call fails validation anyway.
+    """
     mode = profile.approvals
     if mode is ApprovalMode.none:
         return None
@@ -32,28 +38,16 @@ async def approval_reason(
         )
     if tool.read_only:
         return None
-    if mode is ApprovalMode.all:
+    if mode is ApprovalMode.all and tool.capability is not Capability.network:
         return f"{tool.name} can change the workspace"
-    # dangerous: destructive shell commands, and writes outside the working dir
-    if tool.name == "bash":
-        from rho_agent.permissions.shell_policy import dangerous_reason
-
-        # Off the event loop: parsing a long command must not stall the UI or other sessions.
-        return await asyncio.to_thread(dangerous_reason, str(tool_input.get("command", "")))
-    path = tool_input.get("path")
-    return await _outside_working_dir(workspace, path) if isinstance(path, str) else None
-
-
-async def _outside_working_dir(workspace: Workspace, path: str) -> str | None:
-    """Why writing `path` leaves the working dir, or None. Both are compared as real paths
-    (`..` and symlinks resolved, the working dir's own too): never as the strings given."""
-    target, root = await asyncio.gather(
-        workspace.real_path(path), workspace.real_path(workspace.working_dir)
-    )
-    if target == root or target.startswith(root.rstrip("/") + "/"):
-        return None
-    shown = path if target == path else f"{path}, which leads to {target}"
-    return f"writes outside the working directory ({shown})"
+    try:
+        params = tool.Params.model_validate(tool_input)
+    except ValidationError:
+        return None  # the call fails validation: there is nothing to approve
+    reason = await tool.approval_reason(params, ctx)
+    if mode is ApprovalMode.all:  # every call of a network tool, with its own reason if any
+        return reason or f"{tool.name} uses the network"
+    return reason
 
 
 class ToolCallRunner:
@@ -81,14 +75,18 @@ class ToolCallRunner:
         """
         for group in _groups(calls, self._tools):
             if len(group) == 1:
-                results[group[0]["id"]] = await self._run_one(group[0])
+                results[call_parts(group[0])[0]] = await self._run_one(group[0])
             else:
                 done = await asyncio.gather(*(self._run_one(c) for c in group))
                 for call, result in zip(group, done, strict=True):
-                    results[call["id"]] = result
+                    results[call_parts(call)[0]] = result
 
     async def _run_one(self, call: dict[str, Any]) -> dict[str, Any]:
-        call_id, name, tool_input = call["id"], call["name"], call.get("input") or {}
+        call_id, name, tool_input = call_parts(call)
+        problem = malformed(call)
+        if problem is not None:
+            await self._emit(ToolDenied(id=call_id, name=name, reason=problem))
+            return tool_result(call_id, problem, is_error=True)
         tool = self._tools.get(name)
         if tool is None:
             reason = f"Unknown tool '{name}'. Available tools: {', '.join(self._tools)}."
@@ -96,7 +94,7 @@ class ToolCallRunner:
             return tool_result(call_id, reason, is_error=True)
         reason = None
         if not self._auto_approve:  # resolving paths may cost a round trip: only when it matters
-            reason = await approval_reason(self._ctx.profile, tool, tool_input, self._ctx.workspace)
+            reason = await approval_reason(self._ctx.profile, tool, tool_input, self._ctx)
         if reason is not None:
             await self._emit(
                 ApprovalRequested(id=call_id, name=name, input=tool_input, reason=reason)
@@ -129,6 +127,29 @@ class ToolCallRunner:
         return tool_result(call_id, result.text, is_error=result.is_error)
 
 
+def call_parts(call: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """A tool_use block's id, name and input, as well as they can be read."""
+    name, tool_input = call.get("name"), call.get("input")
+    return (
+        str(call.get("id", "")),
+        name if isinstance(name, str) else "",
+        tool_input if isinstance(tool_input, dict) else {},
+    )
+
+
+def malformed(call: dict[str, Any]) -> str | None:
+    """What is wrong with a tool_use block that cannot be run as given, or None."""
+    name, tool_input = call.get("name"), call.get("input")
+    if not isinstance(name, str) or not name:
+        return "Malformed tool call: it has no tool name. Call a tool by its name."
+    if tool_input is not None and not isinstance(tool_input, dict):
+        return (
+            f"Malformed tool call: the input of {name} must be a JSON object of its "
+            f"parameters, not {type(tool_input).__name__}."
+        )
+    return None
+
+
 def tool_result(tool_use_id: str, text: str, *, is_error: bool = False) -> dict[str, Any]:
     block: dict[str, Any] = {
         "type": "tool_result",
@@ -145,8 +166,9 @@ def _groups(calls: list[dict[str, Any]], tools: dict[str, Tool]) -> list[list[di
     groups: list[list[dict[str, Any]]] = []
     previous_read_only = False
     for call in calls:
-        tool = tools.get(call["name"])
-        read_only = tool is not None and tool.read_only
+        name = call.get("name")
+        tool = tools.get(name) if isinstance(name, str) else None
+        read_only = tool is not None and tool.read_only and malformed(call) is None
         if read_only and previous_read_only:
             groups[-1].append(call)
         else:

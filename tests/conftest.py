@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from _fixtures import clean_environ, project, rho_home  # noqa: F401  (fixtures)
 
-from rho_agent.backends.local import LocalWorkspace
+from rho_agent.backends import LocalWorkspace
 from rho_agent.permissions.profile import UNRESTRICTED
 from rho_agent.tools.base import ToolContext
 

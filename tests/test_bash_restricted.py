@@ -16,7 +16,7 @@ import pytest
 from _fixtures import make_shell_fixture, snapshot
 from shell_cases import ALLOWED, DENIED
 
-from rho_agent.backends.local import LocalWorkspace
+from rho_agent.backends import LocalWorkspace
 from rho_agent.permissions.profile import READONLY, UNRESTRICTED
 from rho_agent.permissions.shell_policy import check_command
 from rho_agent.tools.base import ToolContext

@@ -465,9 +465,9 @@ def test_sandboxes_command_touches_only_rho_agents_sandboxes(
 
 
 def _me() -> str:
-    from rho_agent.backends.daytona import _user
+    from rho_agent.backends.daytona import user_label
 
-    return _user()
+    return user_label()
 
 
 # ---------------------------------------------------------------------- failures

@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from rho_agent.backends import parse_download, parse_upload
+from rho_agent.backends._filters import compile_gitignore, is_secret
+from rho_agent.backends._transfer import Upload, extract_command, pack
 from rho_agent.backends.daytona import DaytonaBackend
-from rho_agent.backends.transfer import (
-    Upload,
-    compile_gitignore,
-    extract_command,
-    is_secret,
-    pack,
-    parse_download,
-    parse_upload,
-)
 from rho_agent.errors import ConfigError
 from rho_agent.project import ProjectConfig
 
@@ -136,7 +130,7 @@ def test_extract_command_is_one_command_making_each_parent_once() -> None:
 
 async def test_upload_and_download_work_on_the_local_workspace_too(tmp_path: Path) -> None:
     """They are built on the Workspace primitives, so every backend has them."""
-    from rho_agent.backends.local import LocalWorkspace
+    from rho_agent.backends import LocalWorkspace
 
     source = tmp_path / "src"
     (source / "pkg").mkdir(parents=True)
@@ -270,7 +264,7 @@ def test_backend_is_keyword_only_and_lazy() -> None:
 
 
 def test_auto_stop_seconds_become_minutes() -> None:
-    from rho_agent.backends.daytona_provision import _minutes
+    from rho_agent.backends.daytona._plan import minutes as _minutes
 
     assert [_minutes(s) for s in (0, 1, 60, 61, 1800)] == [0, 1, 1, 2, 30]
 
@@ -291,7 +285,7 @@ def test_no_auto_upload_of_a_home_directory(
 def test_an_upload_that_is_too_big_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rho_agent.backends import transfer
+    from rho_agent.backends import _transfer as transfer
 
     monkeypatch.setattr(transfer, "MAX_FILES", 5)
     for i in range(6):
@@ -304,7 +298,7 @@ def test_an_upload_that_is_too_big_is_refused(
 async def test_a_missing_sdk_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    from rho_agent.backends.spec import OpenRequest
+    from rho_agent.backends import OpenRequest
 
     real = importlib.util.find_spec
     monkeypatch.setattr(

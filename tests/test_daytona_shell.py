@@ -9,8 +9,7 @@ import _daytona
 import pytest
 from _fixtures import make_shell_fixture, snapshot
 
-from rho_agent.backends.local import LocalWorkspace
-from rho_agent.backends.spec import OpenRequest
+from rho_agent.backends import LocalWorkspace, OpenRequest
 from rho_agent.permissions.profile import READONLY
 from rho_agent.permissions.shell_policy import check_command
 from rho_agent.testing.daytona import LocalDaytona

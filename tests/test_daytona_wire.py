@@ -11,7 +11,7 @@ import pytest
 from _daytona import agent_for, tool_output, toolbox_calls
 
 from rho_agent import Session
-from rho_agent.backends.spec import OpenRequest
+from rho_agent.backends import OpenRequest
 from rho_agent.permissions.profile import DEVELOPER, READONLY
 from rho_agent.testing.daytona import LocalDaytona
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call

@@ -12,7 +12,12 @@ import pytest
 from rho_agent.testing import FakeAnthropic, reply, text
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", ROOT / "docs" / "python.md", ROOT / "docs" / "testing.md"]
+DOCS = [
+    ROOT / "README.md",
+    ROOT / "docs" / "python.md",
+    ROOT / "docs" / "testing.md",
+    ROOT / "docs" / "extending.md",
+]
 _BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 # Runs a block as a script; blocks written for a notebook or REPL may use top-level await.

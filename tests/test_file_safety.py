@@ -22,9 +22,8 @@ import pytest
 from _fixtures import run_cli
 
 from rho_agent import Agent, AgentConfig, Session
-from rho_agent.backends.daytona_workspace import STALL_SECONDS
-from rho_agent.backends.local import LocalWorkspace
-from rho_agent.backends.spec import OpenRequest
+from rho_agent.backends import LocalWorkspace, OpenRequest
+from rho_agent.backends.daytona._workspace import STALL_SECONDS
 from rho_agent.events import ApprovalRequested, Event, ToolCallStarted, ToolDenied
 from rho_agent.permissions.profile import DEVELOPER, FileWriteMode, Profile, ShellMode
 from rho_agent.testing import FakeAnthropic, reply, text, tool_call

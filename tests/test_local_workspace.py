@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rho_agent.backends.local import KEEP_HEAD_BYTES, LocalWorkspace
+from rho_agent.backends import LocalWorkspace
+from rho_agent.backends._local import KEEP_HEAD_BYTES
 
 
 def alive(pid: int) -> bool:

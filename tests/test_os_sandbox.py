@@ -20,7 +20,7 @@ import attack_corpus
 import pytest
 from _fixtures import run_cli, snapshot
 
-from rho_agent.backends.spec import LocalBackend, OpenRequest
+from rho_agent.backends import LocalBackend, OpenRequest
 from rho_agent.permissions.profile import BUILTIN_PROFILES, READONLY, Profile
 from rho_agent.sandbox import SandboxMode
 from rho_agent.sandbox.landlock import abi_version

@@ -13,7 +13,7 @@ import pytest
 from _daytona import tool_output
 from _fixtures import run_cli
 
-from rho_agent.backends.transfer import Upload, pack
+from rho_agent.backends._transfer import Upload, pack
 from rho_agent.events import (
     Event,
     MessageAdded,

@@ -39,7 +39,7 @@ def db(tmp_path: Path) -> Path:
 
 
 def context(workdir: Path, profile: Profile, **databases: Path) -> ToolContext:
-    from rho_agent.backends.local import LocalWorkspace
+    from rho_agent.backends import LocalWorkspace
 
     return ToolContext(
         workspace=LocalWorkspace(workdir),

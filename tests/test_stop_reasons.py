@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from rho_agent import Agent, AgentConfig, Session
-from rho_agent.backends.local import LocalWorkspace
+from rho_agent.backends import LocalWorkspace
 from rho_agent.permissions.profile import UNRESTRICTED
 from rho_agent.testing import FakeAnthropic, assert_valid_history, reply, text, tool_call
 from rho_agent.tool_calls import ToolCallRunner

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from test_local_workspace import alive, gone
 
-from rho_agent.backends.base import ExecResult
-from rho_agent.backends.local import LocalWorkspace
+from rho_agent.backends import ExecResult, LocalWorkspace
 from rho_agent.permissions.profile import (
     DEVELOPER,
     READONLY,

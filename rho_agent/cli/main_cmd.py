@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import signal
 import sys
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
 from rho_agent.cli.options import OutputFormat, parse_vars, read_system_prompt
 from rho_agent.errors import ConfigError
+from rho_agent.options import Option
 
 # Exit codes by run status (user errors use RhoError.exit_code: 2 config, 3 missing key, 4 setup).
 EXIT_CODES = {
@@ -24,150 +26,40 @@ EXIT_CODES = {
 }
 
 
-def main(
-    prompt: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="PROMPT", help="The task. Without it, an interactive session starts."
-        ),
-    ] = None,
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            help="Permission profile: readonly, developer, unrestricted, or a profile TOML file. [env: RHO_AGENT_PROFILE; default: readonly]"
-        ),
-    ] = None,
-    backend: Annotated[
-        str | None,
-        typer.Option(
-            help="Where tools run: local or daytona. [env: RHO_AGENT_BACKEND; default: local]"
-        ),
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(help="Model id. [env: RHO_AGENT_MODEL; default: claude-sonnet-5-5]"),
-    ] = None,
-    working_dir: Annotated[
-        str | None, typer.Option("--working-dir", help="Working directory for the tools.")
-    ] = None,
-    system_prompt: Annotated[
-        str | None,
-        typer.Option(
-            "--system-prompt", metavar="FILE", help="Replace the system prompt with this file."
-        ),
-    ] = None,
-    var: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--var",
-            metavar="KEY=VALUE",
-            help="Template variable for the system prompt (repeatable).",
-        ),
-    ] = None,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Approve every call the profile would ask about.")
-    ] = False,
-    max_turns: Annotated[
-        int | None, typer.Option(min=1, help="Stop after this many model turns.")
-    ] = None,
-    max_cost: Annotated[
-        float | None, typer.Option(min=0.0001, help="Stop when the run has cost this many USD.")
-    ] = None,
-    resume: Annotated[
-        str | None, typer.Option(metavar="latest|ID", help="Continue a stored session.")
-    ] = None,
-    output_format: Annotated[
-        OutputFormat,
-        typer.Option(
-            "--output-format",
-            help="text (streamed), json (result at the end), jsonl (every event).",
-        ),
-    ] = OutputFormat.text,
-    upload: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--upload",
-            metavar="LOCAL:REMOTE",
-            help="daytona: copy a local file or directory into the sandbox before the agent starts (repeatable; replaces the auto-upload of the project).",
-        ),
-    ] = None,
-    download: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--download",
-            metavar="REMOTE:LOCAL",
-            help="daytona: copy a file or directory out of the sandbox after a one-shot run (repeatable).",
-        ),
-    ] = None,
-    dockerfile: Annotated[
-        str | None,
-        typer.Option(
-            "--dockerfile",
-            metavar="FILE",
-            help="daytona: build the sandbox image from this Dockerfile.",
-        ),
-    ] = None,
-    image: Annotated[
-        str | None,
-        typer.Option("--image", help="daytona: sandbox image. [default: daytonaio/sandbox:latest]"),
-    ] = None,
-    snapshot: Annotated[
-        str | None,
-        typer.Option("--snapshot", help="daytona: create the sandbox from this Daytona snapshot."),
-    ] = None,
-    keep: Annotated[
-        bool,
-        typer.Option(
-            "--keep",
-            help="daytona: keep the sandbox when the session ends (prints how to reattach).",
-        ),
-    ] = False,
-    sandbox: Annotated[
-        str | None,
-        typer.Option(
-            "--sandbox",
-            metavar="ID",
-            help="daytona: reattach to a kept sandbox instead of creating one.",
-        ),
-    ] = None,
-) -> None:
+#: Options only the terminal has (the notebook has its own); the rest come from the kit's table.
+CLI_OPTIONS = (
+    Option("system_prompt", "Replace the system prompt with this file.", metavar="FILE"),
+    Option(
+        "var",
+        "Template variable for the system prompt (repeatable).",
+        multiple=True,
+        metavar="KEY=VALUE",
+    ),
+    Option("resume", "Continue a stored session.", metavar="latest|ID"),
+)
+
+
+def main(**values: Any) -> None:
     """Run the agent: one-shot with PROMPT, interactive without."""
-    from rho_agent.agent import Agent
-    from rho_agent.config import AgentConfig
+    from rho_agent.backends import parse_upload
+    from rho_agent.frontend import build_agent, split, takes_uploads
 
-    fields: dict[str, Any] = {
-        "model": model,
-        "profile": profile,
-        "backend": backend,
-        "working_dir": working_dir,
-        "max_turns": max_turns,
-        "max_cost_usd": max_cost,
-        "auto_approve": yes,
-        "prompt_vars": parse_vars(var or []),
-    }
+    prompt: str | None = values.pop("prompt")
+    output_format: OutputFormat = values.pop("output_format")
+    resume: str | None = values.pop("resume")
+    system_prompt: str | None = values.pop("system_prompt")
+    config: dict[str, Any] = {"prompt_vars": parse_vars(values.pop("var") or [])}
     if system_prompt:
-        fields["system_prompt"] = read_system_prompt(system_prompt)
-    agent = Agent(AgentConfig(**{k: v for k, v in fields.items() if v is not None}))
-    sandbox_flags = {
-        "uploads": upload,
-        "dockerfile": dockerfile,
-        "image": image,
-        "snapshot": snapshot,
-        "keep": keep,
-        "sandbox_id": sandbox,
-    }
-    downloads = _parse_downloads(download or [])
-    if agent.backend.name == "daytona":
-        from rho_agent.backends.daytona import DaytonaBackend
-
-        fields["backend"] = DaytonaBackend.from_project(
-            working_dir=working_dir, **{k: v for k, v in sandbox_flags.items() if v}
-        )
-        agent = Agent(AgentConfig(**{k: v for k, v in fields.items() if v is not None}))
-    elif any(sandbox_flags.values()) or downloads:
-        raise ConfigError(
-            "--upload, --download, --dockerfile, --image, --snapshot, --keep and --sandbox need --backend daytona."
-        )
+        config["system_prompt"] = read_system_prompt(system_prompt)
+    agent = build_agent(values, **config)
+    run = split(values).run
+    downloads = _parse_downloads(run.get("download", []))
+    # A backend that provisions takes --upload while it does; elsewhere they go in at start.
+    uploads = [] if takes_uploads(agent) else list(run.get("upload", []))
+    for spec in uploads:
+        parse_upload(
+            spec, working_dir="/", flag="--upload"
+        )  # LOCAL must exist: fail before starting
 
     if prompt is None:
         if not sys.stdin.isatty():
@@ -184,16 +76,72 @@ def main(
                 raise ConfigError(
                     "--download is for one-shot runs; in an interactive session use /download REMOTE LOCAL."
                 )
-            raise typer.Exit(asyncio.run(run_repl(agent, resume=resume)))
+            raise typer.Exit(asyncio.run(run_repl(agent, resume=resume, uploads=uploads)))
+    assert prompt is not None
     raise typer.Exit(
         _run_one_shot(
-            agent, prompt, resume=resume, output_format=output_format, downloads=downloads
+            agent,
+            prompt,
+            resume=resume,
+            output_format=output_format,
+            uploads=uploads,
+            downloads=downloads,
         )
     )
 
 
+def _signature() -> inspect.Signature:
+    """`main`'s parameters as typer reads them: PROMPT, the kit's option table, the CLI's own."""
+    from rho_agent.frontend import option_table
+
+    prompt = inspect.Parameter(
+        "prompt",
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=str | None,
+        default=typer.Argument(
+            None, metavar="PROMPT", help="The task. Without it, an interactive session starts."
+        ),
+    )
+    output_format = inspect.Parameter(
+        "output_format",
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=OutputFormat,
+        default=typer.Option(
+            OutputFormat.text,
+            "--output-format",
+            help="text (streamed), json (result at the end), jsonl (every event).",
+        ),
+    )
+    options = [_parameter(o) for o in (*option_table(), *CLI_OPTIONS)]
+    return inspect.Signature([prompt, *options, output_format])
+
+
+def _parameter(option: Option) -> inspect.Parameter:
+    """One `Option` as a typer option parameter."""
+    common: dict[str, Any] = {"help": option.help}
+    if option.metavar:
+        common["metavar"] = option.metavar
+    if option.is_flag:
+        annotation: Any = bool
+        default = typer.Option(False, *option.flags, **common)
+    elif option.multiple:
+        annotation = list[option.type] | None
+        default = typer.Option(None, *option.flags, **common)
+    else:
+        annotation = option.type | None
+        if option.minimum is not None:
+            common["min"] = option.minimum
+        default = typer.Option(None, *option.flags, **common)
+    return inspect.Parameter(
+        option.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+main.__signature__ = _signature()  # type: ignore[attr-defined]
+
+
 def _parse_downloads(specs: list[str]) -> list[tuple[str, str, Any]]:
-    from rho_agent.backends.transfer import parse_download
+    from rho_agent.backends import parse_download
 
     return [(spec, *parse_download(spec)) for spec in specs]
 
@@ -215,9 +163,11 @@ def _run_one_shot(
     *,
     resume: str | None,
     output_format: OutputFormat,
+    uploads: list[str] | None = None,
     downloads: list[Any] | None = None,
 ) -> int:
     from rho_agent.cli.render import JsonlRenderer, QuietRenderer, TextRenderer, result_json
+    from rho_agent.frontend import upload_specs
     from rho_agent.redact import default_redactor
     from rho_agent.session import Session
 
@@ -238,6 +188,7 @@ def _run_one_shot(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, main_task.cancel)  # type: ignore[union-attr]
         async with Session(agent, resume=resume, on_event=renderer, approver=approver) as session:
+            await upload_specs(session, uploads or [])
             result = await session.run(prompt)
             failure = session.workspace.failure  # the sandbox could not be set up
             if downloads and failure is None and result.status != "cancelled":

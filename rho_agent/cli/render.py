@@ -15,25 +15,15 @@ from rho_agent.events import (
     ModelRetry,
     Notice,
     RunFinished,
+    RunStarted,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
     ToolDenied,
 )
+from rho_agent.frontend import RunState
 from rho_agent.redact import EventRedactor, Redactor, default_redactor
-
-
-def summarize_call(
-    name: str, tool_input: dict[str, Any], width: int = 80, redactor: Redactor | None = None
-) -> str:
-    """`bash: pytest -q` — the one argument a person wants to see (secrets hidden)."""
-    key = {"bash": "command", "grep": "pattern", "glob": "pattern"}.get(name)
-    value = tool_input.get(key) if key else None
-    if value is None:
-        value = tool_input.get("path") or tool_input.get("query") or tool_input.get("sql") or ""
-    redact = redactor if redactor is not None else default_redactor()
-    text = redact(" ".join(str(value).split()))
-    return f"{name}: {text[: width - 3] + '...' if len(text) > width else text}" if text else name
+from rho_agent.tools import summarize_call as summarize_call  # the old import path
 
 
 def format_usage(finished: RunFinished) -> str:
@@ -45,14 +35,18 @@ def format_usage(finished: RunFinished) -> str:
 
 
 class TextRenderer:
-    """Streams the answer to stdout and a line per tool call (with a spinner on a TTY) to stderr."""
+    """Streams the answer to stdout and a line per tool call (with a spinner on a TTY) to stderr.
+
+    What it shows comes from the kit's run state (`RunState`): the same tool summaries and
+    totals as every other front end.
+    """
 
     def __init__(
         self, out: TextIO | None = None, err: TextIO | None = None, redactor: Redactor | None = None
     ) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self._redact = EventRedactor(redactor)
+        self.state = RunState(redactor=redactor)
         self._status: Any = None
         self._at_line_start = True
         if self.err.isatty():
@@ -86,29 +80,31 @@ class TextRenderer:
         self.err.flush()
 
     def __call__(self, event: Event) -> None:
-        for shown in self._redact(event):
+        if isinstance(event, RunStarted):
+            self.state = RunState(event.prompt, redactor=self.state.redactor)  # one per run
+        for shown in self.state.on_event(event):
             self._render(shown)
 
     def _render(self, event: Event) -> None:
+        state = self.state
         if isinstance(event, TextDelta):
             self._spin(None)
             self.out.write(event.text)
             self.out.flush()
             self._at_line_start = event.text.endswith("\n")
         elif isinstance(event, ToolCallStarted):
-            summary = summarize_call(event.name, event.input, redactor=self._redact.redactor)
-            self._progress(f"  → {summary}")
+            self._progress(f"  → {state.tools[event.id].summary}")
             self._spin(f"running {event.name}…")
         elif isinstance(event, ToolCallFinished):
+            line = state.tools[event.id]
             mark = "✗" if event.is_error else "✓"
-            first = event.output.strip().splitlines()[-1:] if event.is_error else []
-            detail = f" — {first[0][:100]}" if first else ""
-            self._progress(f"  {mark} {event.name} ({event.duration_s:.1f}s){detail}")
+            detail = f" — {line.detail[:100]}" if line.detail else ""
+            self._progress(f"  {mark} {line.name} ({event.duration_s:.1f}s){detail}")
             self._spin("thinking…")
         elif isinstance(event, ToolDenied):
             self._progress(f"  ✗ {event.name} denied: {event.reason}")
         elif isinstance(event, ApprovalRequested):
-            self._spin(None)
+            self._progress(f"  ! {state.tools[event.id].summary} needs approval: {event.reason}")
         elif isinstance(event, ModelRetry):
             self._progress(
                 f"  ↻ model call failed ({event.error}); retrying in {event.delay_s:.1f}s"
@@ -121,7 +117,7 @@ class TextRenderer:
                 self.err.write(f"{event.error}\n")
             self.err.write(format_usage(event) + "\n")
             self.err.flush()
-        elif event.type == "run_started":
+        elif isinstance(event, RunStarted):
             self._spin("thinking…")
 
 

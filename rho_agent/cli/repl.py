@@ -22,7 +22,9 @@ Enter sends; Alt-Enter (or Esc then Enter) adds a new line. Ctrl-C cancels a run
 """
 
 
-async def run_repl(agent: Any, *, resume: str | None = None) -> int:
+async def run_repl(
+    agent: Any, *, resume: str | None = None, uploads: list[str] | None = None
+) -> int:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
     from prompt_toolkit.key_binding import KeyBindings
@@ -56,6 +58,9 @@ async def run_repl(agent: Any, *, resume: str | None = None) -> int:
         approver=None if agent.config.auto_approve else approve,
     )
     await session.start()
+    from rho_agent.frontend import upload_specs
+
+    await upload_specs(session, uploads or [])
     sys.stderr.write(
         f"rho-agent · {agent.model} · profile {agent.profile.name} · backend {agent.backend.name} · "
         f"session {session.id}\nType /help for commands.\n"

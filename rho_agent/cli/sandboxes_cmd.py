@@ -91,21 +91,19 @@ def cleanup(
 
 
 async def _client() -> Any:
-    from rho_agent.backends.daytona import _check_credentials, make_client
+    from rho_agent.backends.daytona import connect
 
-    _check_credentials(None)
-    await asyncio.to_thread(__import__, "daytona")
-    return make_client(None)
+    return await connect()
 
 
 async def _list(*, all_users: bool) -> list[Any]:
     from daytona import ListSandboxesQuery
 
-    from rho_agent.backends.daytona import LABEL, _user
+    from rho_agent.backends.daytona import LABEL, user_label
 
     client = await _client()
     try:
-        labels = {LABEL: "1"} if all_users else {LABEL: "1", f"{LABEL}-user": _user()}
+        labels = {LABEL: "1"} if all_users else {LABEL: "1", f"{LABEL}-user": user_label()}
         found = [box async for box in client.list(ListSandboxesQuery(labels=labels))]
     except Exception as exc:
         raise SandboxError(
@@ -163,7 +161,7 @@ async def _cleanup(age: float, *, all_users: bool, include_kept: bool, dry_run: 
     if not boxes:
         typer.echo("Nothing to clean up.", err=True)
         return
-    client = await _client() if not dry_run else None
+    client: Any = await _client() if not dry_run else None
     deleted = 0
     try:
         for box in boxes:

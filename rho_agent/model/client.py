@@ -1,8 +1,8 @@
-"""The model seam: one streamed Messages API call per turn, with retries and caching.
+"""The Anthropic model: one streamed Messages API call per turn, with retries and caching.
 
 The SDK retries HTTP errors that arrive before a stream starts (429, 5xx, connection
 errors). It never retries a stream that fails midway (an `error` event, a dropped
-connection), so `ModelClient.turn` retries the whole turn itself, with backoff, and
+connection), so `AnthropicModel.turn` retries the whole turn itself, with backoff, and
 tells the caller through `on_retry` that output streamed so far is void.
 """
 
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import importlib
 import random
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rho_agent.errors import MissingCredentialsError, ModelError
+from rho_agent.model.base import StreamCallbacks, TurnResult
 from rho_agent.model.usage import Usage
 
 # Error types (the API's `error.type`) worth another try when they arrive mid-stream.
@@ -30,30 +31,8 @@ NO_KEY_MESSAGE = (
 
 
 @dataclass
-class TurnResult:
-    """One assistant turn: content blocks as plain dicts, ready to go back into history."""
-
-    content: list[dict[str, Any]]
-    stop_reason: str | None
-    usage: Usage
-    stop_details: dict[str, Any] | None = None
-    duration_s: float = 0.0
-    attempts: int = 1
-
-
-@dataclass
-class StreamCallbacks:
-    on_text: Callable[[str], Awaitable[None]] | None = None
-    on_thinking: Callable[[str], Awaitable[None]] | None = None
-    on_retry: Callable[[int, str, float], Awaitable[None]] | None = None
-    #: Usage as the stream reports it so far (input side at the start, output at the end),
-    #: so a cancelled call can still be accounted for.
-    on_usage: Callable[[Usage], None] | None = None
-
-
-@dataclass
-class ModelClient:
-    """Thin async wrapper over `anthropic.AsyncAnthropic` for the agent loop."""
+class AnthropicModel:
+    """The `Model` of the Messages API: a thin async wrapper over `anthropic.AsyncAnthropic`."""
 
     model: str
     api_key: str | None = None
@@ -66,6 +45,14 @@ class ModelClient:
     backoff_base_s: float = 0.5
     timeout_s: float = 600.0
     _client: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.model
+
+    async def prepare(self) -> None:
+        """Import the SDK (about a second) off the event loop, so other work goes on meanwhile."""
+        await asyncio.to_thread(importlib.import_module, "anthropic")
 
     def check_credentials(self) -> None:
         """Raise MissingCredentialsError now, before a run creates anything."""
@@ -162,14 +149,12 @@ class ModelClient:
                 elif event.type == "thinking" and cb.on_thinking:
                     await cb.on_thinking(event.thinking)
             message = await stream.get_final_message()
-        stop_details = getattr(message, "stop_details", None)
+        details: Any = getattr(message, "stop_details", None)
         return TurnResult(
             content=[block_to_param(b) for b in message.content],
             stop_reason=message.stop_reason,
             usage=Usage.from_api(message.usage),
-            stop_details=stop_details.to_dict(mode="json")
-            if hasattr(stop_details, "to_dict")
-            else stop_details,
+            stop_details=details.to_dict(mode="json") if hasattr(details, "to_dict") else details,
         )
 
 
@@ -199,13 +184,13 @@ def build_request(
 
     History is not mutated: the newest message is copied before it gets its breakpoint.
     """
-    cached_tools = [dict(t) for t in tools]
+    cached_tools: list[dict[str, Any]] = [dict(t) for t in tools]
     if cached_tools:
         cached_tools[-1]["cache_control"] = {"type": "ephemeral"}
     sent = list(messages)
     if sent:
         last = copy.deepcopy(sent[-1])
-        content = last["content"]
+        content: list[dict[str, Any]] | str = last["content"]
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
             last["content"] = content

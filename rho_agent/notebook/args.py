@@ -1,10 +1,10 @@
 """Parsing `%%rho` and `%rho` lines into typed objects.
 
 The options the magics share with the CLI (`--backend --profile --model --working-dir
---max-turns --max-cost --yes --upload --download`, and the daytona ones: `--image --snapshot
---dockerfile --keep --sandbox`) are read from the `rho-agent main` command itself, so their
-names, help and limits have one definition. The notebook adds its
-own (`--session --new --background --out --var --allow-rerun`). Lines are split with
+--max-turns --max-cost --yes --upload --download`, and those backends contribute, such as
+daytona's `--image --snapshot --dockerfile --keep --sandbox`) come from the front-end kit's
+option table, as `rho-agent main`'s do, so their names, help and limits have one definition.
+The notebook adds its own (`--session --new --background --out --var --allow-rerun`). Lines are split with
 `shlex`; every mistake raises a ConfigError that names the option and points at `%rho help`.
 """
 
@@ -18,15 +18,8 @@ from functools import cache
 from typing import Any
 
 from rho_agent.errors import ConfigError
-
-#: Options of the session's agent and workspace, as `rho-agent main` has them.
-AGENT_OPTIONS = (
-    "backend", "profile", "model", "working_dir", "max_turns", "max_cost", "yes",
-    "image", "snapshot", "dockerfile", "keep", "sandbox",
-)  # fmt: skip
-#: `rho-agent main` options that mean the same in a `%%rho` line (upload/download act on one run).
-SHARED_WITH_CLI = (*AGENT_OPTIONS, "upload", "download")
-
+from rho_agent.frontend import option_table, session_option_names
+from rho_agent.options import Option
 
 # ---------------------------------------------------------------------------- typed results
 
@@ -111,61 +104,28 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(message or f"{self.prog}: see `%rho help`.")
 
 
-@cache
-def cli_options() -> dict[str, tuple[tuple[str, ...], dict[str, Any]]]:
-    """The shared options as (flags, argparse keywords), read from `rho-agent main`."""
-    import typer
-
-    from rho_agent.cli import main_cmd
-    from rho_agent.cli.app import app
-
-    hints = typing.get_type_hints(main_cmd.main, include_extras=True)
-    command = typer.main.get_command(app).commands["main"]  # type: ignore[attr-defined]
-    found: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
-    for param in command.params:
-        if param.name not in SHARED_WITH_CLI:
-            continue
-        base = _base_type(hints[param.name])
-        kwargs: dict[str, Any] = {"help": param.help, "dest": param.name}
-        if param.is_flag:
+def _add_options(parser: argparse.ArgumentParser, options: tuple[Option, ...]) -> None:
+    """The kit's options as argparse arguments: the same flags, help and limits as the CLI."""
+    for option in options:
+        kwargs: dict[str, Any] = {"help": option.help, "dest": option.name}
+        if option.is_flag:
             kwargs.update(action="store_true", default=None)
-        elif param.multiple:
-            kwargs.update(action="append", metavar=param.metavar)
+        elif option.multiple:
+            kwargs.update(action="append", metavar=option.metavar)
         else:
-            kwargs.update(
-                type=_ranged(base, getattr(param, "min", None)),
-                metavar=param.metavar or param.name.upper(),
-            )
-        found[param.name] = (tuple(param.opts), kwargs)
-    return found
+            kwargs.update(type=_converter(option), metavar=option.metavar or option.name.upper())
+        parser.add_argument(*option.flags, **kwargs)
 
 
-def _base_type(hint: Any) -> Any:
-    if typing.get_origin(hint) is typing.Annotated:
-        hint = typing.get_args(hint)[0]
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    return args[0] if args and typing.get_origin(hint) is not list else (str if args else hint)
-
-
-def _ranged(kind: Any, minimum: float | None) -> Any:
+def _converter(option: Option) -> Any:
     def convert(text: str) -> Any:
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if minimum is not None and value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
-        return value
+            return option.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-    convert.__name__ = kind.__name__
+    convert.__name__ = option.type.__name__
     return convert
-
-
-def _add_shared(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
-    options = cli_options()
-    for name in names:
-        flags, kwargs = options[name]
-        parser.add_argument(*flags, **kwargs)
 
 
 def _notebook_options(parser: argparse.ArgumentParser) -> None:
@@ -202,7 +162,7 @@ def cell_parser() -> _Parser:
     parser = _Parser(
         prog="%%rho", add_help=False, allow_abbrev=False, description="The cell body is the prompt."
     )
-    _add_shared(parser, SHARED_WITH_CLI)
+    _add_options(parser, option_table())
     _notebook_options(parser)
     return parser
 
@@ -242,7 +202,8 @@ def line_parser() -> _Parser:
         add_help=False,
         help="Defaults for later cells, e.g. --backend daytona --profile developer.",
     )
-    _add_shared(config, AGENT_OPTIONS)
+    session_names = set(session_option_names())
+    _add_options(config, tuple(o for o in option_table() if o.name in session_names))
     config.add_argument(
         "--allow-rerun",
         action="store_true",
@@ -259,7 +220,7 @@ def line_parser() -> _Parser:
 def parse_cell_line(line: str) -> CellArgs:
     ns = cell_parser().parse_args(_split(line, "%%rho"))
     return CellArgs(
-        agent=_given(ns, AGENT_OPTIONS),
+        agent=_given(ns, session_option_names()),
         upload=tuple(ns.upload or ()),
         download=tuple(ns.download or ()),
         session=ns.session,
@@ -288,7 +249,7 @@ def parse_line(line: str) -> LineArgs:
         case "reset":
             return Reset(ns.session, ns.all)
         case "config":
-            return Config(_given(ns, AGENT_OPTIONS), ns.allow_rerun, ns.clear)
+            return Config(_given(ns, session_option_names()), ns.allow_rerun, ns.clear)
         case "panel":
             return PanelArgs(ns.session)
     raise ConfigError(f"%rho: unknown command {words[0]!r}. See `%rho help`.")  # pragma: no cover

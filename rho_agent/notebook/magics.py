@@ -82,6 +82,7 @@ class RhoMagics(Magics):
         key = cell_key(f"{line}\n{cell}", self.cell_id, notebook_path())
         if not (args.allow_rerun or registry.allow_rerun):
             self._confirm_rerun(registry, key)
+        assert self.shell is not None  # magics are only called from a shell
         user_ns = self.shell.user_ns
         prompt = interpolate(cell.strip(), user_ns)
         # Everything that can be wrong with the cell is found before a workspace exists.
@@ -113,6 +114,7 @@ class RhoMagics(Magics):
         from IPython.display import display
 
         handle = display(view.live_bundle(), raw=True, display_id=True)
+        assert handle is not None  # display_id=True always returns a handle
         job = nbs.start_run(
             prompt,
             view,
@@ -252,7 +254,7 @@ def _stdin_approver(job: Job[Any]) -> Any:
     """Approvals in a blocking cell: asked on the kernel's stdin by the waiting cell."""
 
     async def approve(name: str, tool_input: dict[str, Any]) -> bool:
-        from rho_agent.cli.render import summarize_call
+        from rho_agent.tools import summarize_call
 
         question = (
             f"rho-agent wants to run  {summarize_call(name, tool_input, 200)}  — allow? [y/N] "

@@ -118,7 +118,7 @@ class RunWidget(W.VBox):
 
     async def approver(self, name: str, tool_input: dict[str, Any]) -> bool:
         """The session's approver while this widget shows the run (on the runner loop)."""
-        from rho_agent.cli.render import summarize_call
+        from rho_agent.tools import summarize_call
 
         loop = asyncio.get_running_loop()
         decision: asyncio.Future[bool] = loop.create_future()

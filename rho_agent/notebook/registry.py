@@ -58,38 +58,11 @@ class NotebookSession:
         return self.session.workspace if self.session else None
 
     def agent(self, uploads: list[str] | None = None) -> Any:
-        """The Agent for these settings; on daytona the backend is configured as the CLI does
-        it (`.rho-agent.toml`, the daytona options, and `uploads` made while provisioning)."""
-        from rho_agent.agent import Agent
-        from rho_agent.config import AgentConfig
+        """The Agent for these settings, built as the CLI builds it (a backend that provisions,
+        such as daytona, takes `uploads` while it does; it also reads `.rho-agent.toml`)."""
+        from rho_agent.frontend import build_agent
 
-        s = self.settings
-        fields = {
-            "backend": s.get("backend"),
-            "profile": s.get("profile"),
-            "model": s.get("model"),
-            "working_dir": s.get("working_dir"),
-            "max_turns": s.get("max_turns"),
-            "max_cost_usd": s.get("max_cost"),
-            "auto_approve": s.get("yes"),
-        }
-        fields = {k: v for k, v in fields.items() if v is not None}
-        agent = Agent(AgentConfig(**fields))
-        sandbox = {"dockerfile": s.get("dockerfile"), "image": s.get("image"), "snapshot": s.get("snapshot"),
-                   "keep": s.get("keep"), "sandbox_id": s.get("sandbox")}  # fmt: skip
-        sandbox = {k: v for k, v in sandbox.items() if v}
-        if agent.backend.name == "daytona":
-            from rho_agent.backends.daytona import DaytonaBackend
-
-            fields["backend"] = DaytonaBackend.from_project(
-                working_dir=s.get("working_dir"), uploads=uploads or None, **sandbox
-            )
-            agent = Agent(AgentConfig(**fields))
-        elif sandbox:
-            raise ConfigError(
-                "--image, --snapshot, --dockerfile, --keep and --sandbox need --backend daytona."
-            )
-        return agent
+        return build_agent({**self.settings, "upload": uploads or None})
 
     # ------------------------------------------------------------- on the runner loop
 
@@ -101,10 +74,11 @@ class NotebookSession:
         """
         self.uploaded = False
         if self.session is None:
+            from rho_agent.frontend import takes_uploads
             from rho_agent.session import Session
 
             agent = self.agent(uploads)
-            self.uploaded = agent.backend.name == "daytona"
+            self.uploaded = takes_uploads(agent)
             session = Session(agent, resume=self.session_id) if self.session_id else Session(agent)
             session.subscribe(self._dispatch)
             try:

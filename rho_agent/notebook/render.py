@@ -1,4 +1,4 @@
-"""How a run looks in a notebook: a small state built from events, rendered to HTML/Markdown.
+"""How a run looks in a notebook: the kit's run state (`RunState`), rendered to HTML/Markdown.
 
 `RunView` only renders. `LiveDisplay` publishes it while the run goes, at most 10 times a
 second (a ticker on the runner loop, so bursts of text deltas cost one update), to any sink:
@@ -11,27 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import html
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from rho_agent.cli.render import summarize_call
-from rho_agent.events import (
-    ApprovalRequested,
-    Event,
-    ModelCall,
-    ModelRetry,
-    Notice,
-    RunFinished,
-    RunStarted,
-    TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-    ToolDenied,
-)
-from rho_agent.model.usage import Usage
-from rho_agent.redact import EventRedactor, Redactor
+from rho_agent.events import Event
+from rho_agent.frontend import RunState
 
 #: Characters of streamed text and lines of tool log shown live; the rest is on disk.
 MAX_LIVE_TEXT = 3000
@@ -44,117 +28,8 @@ UPDATE_INTERVAL = 0.1
 Bundle = dict[str, str]
 
 
-@dataclass
-class ToolLine:
-    name: str
-    summary: str
-    status: str = "running"  # running | ok | error | denied | waiting
-    duration_s: float | None = None
-    detail: str = ""
-
-    def render(self) -> str:
-        mark = {"running": "…", "ok": "✓", "error": "✗", "denied": "⊘", "waiting": "?"}[self.status]
-        took = f" ({self.duration_s:.1f}s)" if self.duration_s is not None else ""
-        detail = f" — {self.detail}" if self.detail else ""
-        return f"{mark} {self.summary}{took}{detail}"
-
-
-class RunView:
-    """The state of one run as the user sees it; feed it events with `on_event`."""
-
-    def __init__(
-        self, prompt: str = "", trace_path: str | None = None, redactor: Redactor | None = None
-    ) -> None:
-        self._redact = EventRedactor(redactor)
-        self.prompt = prompt
-        self.trace_path = trace_path
-        self.started = time.monotonic()
-        self.finished_at: float | None = None
-        self.text = ""  # streamed assistant text, all turns
-        self._call_start = 0  # where the current model call's text began (a retry voids it)
-        self.tools: dict[str, ToolLine] = {}
-        self.log: list[ToolLine | str] = []  # tool lines and notices, in order
-        self.usage = Usage()
-        self.cost_usd = 0.0
-        self.turns = 0
-        self.status = "running"
-        self.answer = ""
-        self.error: str | None = None
-        self.model = ""
-
-    def on_event(self, event: Event) -> None:
-        for shown in self._redact(event):
-            self._apply(shown)
-
-    def _apply(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self.model = event.model
-        elif isinstance(event, TextDelta):
-            self.text += event.text
-        elif isinstance(event, ModelRetry):
-            self.text = self.text[: self._call_start]
-            self.log.append(
-                f"· model call failed ({event.error}); retrying in {event.delay_s:.1f}s"
-            )
-        elif isinstance(event, ModelCall):
-            self.usage, self.cost_usd, self.turns = (
-                self.usage + event.usage,
-                self.cost_usd + event.cost_usd,
-                self.turns + 1,
-            )
-            if self.text and not self.text.endswith("\n"):
-                self.text += "\n"
-            self._call_start = len(self.text)
-        elif isinstance(event, ApprovalRequested):
-            line = self._line(event.id, event.name, event.input)
-            line.status, line.detail = "waiting", event.reason
-        elif isinstance(event, ToolCallStarted):
-            line = self._line(event.id, event.name, event.input)
-            line.status, line.detail = "running", ""
-        elif isinstance(event, ToolCallFinished):
-            line = self._line(event.id, event.name)
-            line.status, line.duration_s, line.detail = (
-                ("error" if event.is_error else "ok"),
-                event.duration_s,
-                "",
-            )
-            if event.is_error:
-                line.detail = (event.output.strip().splitlines() or [""])[-1][:120]
-        elif isinstance(event, ToolDenied):
-            line = self._line(event.id, event.name)
-            line.status, line.detail = "denied", event.reason[:120]
-        elif isinstance(event, Notice):
-            self.log.append(f"· {event.message}")
-        elif isinstance(event, RunFinished):
-            self.status, self.answer, self.error = event.status, event.text, event.error
-            self.usage, self.cost_usd, self.turns = event.usage, event.cost_usd, event.turns
-            self.finished_at = time.monotonic()
-
-    def _line(self, call_id: str, name: str, tool_input: dict[str, Any] | None = None) -> ToolLine:
-        if call_id not in self.tools:
-            summary = summarize_call(name, tool_input or {}, redactor=self._redact.redactor)
-            self.tools[call_id] = ToolLine(name, summary)
-            self.log.append(self.tools[call_id])
-        return self.tools[call_id]
-
-    # ------------------------------------------------------------------ text
-
-    @property
-    def elapsed(self) -> float:
-        return (self.finished_at or time.monotonic()) - self.started
-
-    def summary(self) -> str:
-        """`completed · 3 turns · 4.2s · 1,234 in / 56 out tokens · $0.0123`."""
-        u = self.usage
-        tokens_in = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens
-        return (
-            f"{self.status} · {self.turns} turn(s) · {self.elapsed:.1f}s · "
-            f"{tokens_in:,} in / {u.output_tokens:,} out tokens · ${self.cost_usd:.4f}"
-        )
-
-    def tool_lines(self) -> list[str]:
-        """The log: a line per tool call (with its status) and per notice, in order."""
-        return [entry if isinstance(entry, str) else entry.render() for entry in self.log]
+class RunView(RunState):
+    """A run's state with the notebook's renderings: live HTML, the answer, the tool log."""
 
     def plain(self) -> str:
         lines = self.tool_lines()[-MAX_LIVE_LINES:]

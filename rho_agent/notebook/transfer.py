@@ -23,7 +23,7 @@ _SKIP = (".git", "node_modules", "__pycache__", ".venv", ".ipynb_checkpoints")
 
 def check_upload(spec: str, flag: str = "--upload") -> str:
     """Validate a `LOCAL:REMOTE` spec as the CLI does (LOCAL must exist); returns it."""
-    from rho_agent.backends.transfer import parse_upload
+    from rho_agent.backends import parse_upload
 
     parse_upload(spec, working_dir="/", flag=flag)
     return spec
@@ -31,7 +31,7 @@ def check_upload(spec: str, flag: str = "--upload") -> str:
 
 def check_download(spec: str, flag: str = "--download") -> tuple[str, str]:
     """`REMOTE:LOCAL` → (remote, local), as the CLI parses it."""
-    from rho_agent.backends.transfer import parse_download
+    from rho_agent.backends import parse_download
 
     remote, local = parse_download(spec, flag=flag)
     return remote, str(local)

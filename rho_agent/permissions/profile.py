@@ -32,9 +32,18 @@ class SqlMode(StrEnum):
     mutations = "mutations"
 
 
+class Capability(StrEnum):
+    """What a tool can do; a profile grants capabilities, and so decides which tools exist."""
+
+    read = "read"  # looks, never changes anything: always granted
+    write = "write"  # changes files: granted unless `file_write = "off"`
+    exec = "exec"  # runs commands: granted unless `shell = "off"`
+    network = "network"  # reaches other machines: granted only with `network = true`
+
+
 class ApprovalMode(StrEnum):
     none = "none"
-    dangerous = "dangerous"  # destructive shell commands and writes outside the working dir
+    dangerous = "dangerous"  # the calls a tool says need approval (`Tool.approval_reason`)
     all = "all"  # every call of a tool that can change something
     listed = "listed"  # the tools named in `approval_tools`
 
@@ -51,7 +60,8 @@ class Profile(BaseModel):
     sql: SqlMode = SqlMode.readonly
     approvals: ApprovalMode = ApprovalMode.none
     approval_tools: tuple[str, ...] = Field(default=())
-    #: Whether shell commands may use the network (enforced by the OS sandbox).
+    #: Whether shell commands may use the network (enforced by the OS sandbox), and whether
+    #: tools with the `network` capability are offered.
     network: bool = False
     #: `required`: no OS sandbox here, no shell commands. `auto`: run them unconfined, with a
     #: warning. `off`: never sandbox (then /proc and the network are open to commands).
@@ -60,6 +70,18 @@ class Profile(BaseModel):
     shell_writes: WriteScope = WriteScope.working_dir
     #: More host paths shell commands may write to (with `shell_writes = "working-dir"`).
     writable_paths: tuple[str, ...] = Field(default=())
+
+    def grants(self, capability: Capability) -> bool:
+        """Whether tools with `capability` are offered under this profile."""
+        match capability:
+            case Capability.read:
+                return True
+            case Capability.write:
+                return self.file_write is not FileWriteMode.off
+            case Capability.exec:
+                return self.shell is not ShellMode.off
+            case Capability.network:
+                return self.network
 
     def confinement(self) -> Confinement:
         """What the OS sandbox lets every shell command of this profile do."""

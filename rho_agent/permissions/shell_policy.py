@@ -10,8 +10,11 @@ import path; the implementation lives in `rho_agent.permissions.shell`.
 
 from __future__ import annotations
 
-from rho_agent.permissions.shell.dangerous import dangerous_reason
-from rho_agent.permissions.shell.lexer import MAX_COMMAND_BYTES
-from rho_agent.permissions.shell.policy import ShellVerdict, check_command
+from rho_agent.permissions.shell import (
+    MAX_COMMAND_BYTES,
+    ShellVerdict,
+    check_command,
+    dangerous_reason,
+)
 
 __all__ = ["MAX_COMMAND_BYTES", "ShellVerdict", "check_command", "dangerous_reason"]

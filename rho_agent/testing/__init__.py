@@ -1,6 +1,9 @@
-"""Test doubles for agents built on rho-agent: wire-level fakes of the services it talks to.
+"""Test doubles for agents built on rho-agent: wire-level fakes of the services it talks to,
+and an in-process scripted model.
 
 - `FakeAnthropic`: a scripted Anthropic Messages API server (JSON and SSE) on 127.0.0.1.
+- `ScriptedModel`: the same script as an in-process `Model` (`Agent(config, model=...)`):
+  no server, no SDK, no API key.
 - `LocalDaytona` (in `rho_agent.testing.daytona`): a local Daytona API whose sandboxes are
   bubblewrap jails.
 - `assert_valid_history`: checks a conversation is one the Messages API accepts.
@@ -16,6 +19,7 @@ __all__ = [
     "Fault",
     "RecordedRequest",
     "Reply",
+    "ScriptedModel",
     "Step",
     "TokenUsage",
     "assert_valid_history",
@@ -30,6 +34,7 @@ __all__ = [
 ]
 
 _HOME = {name: "rho_agent.testing.history" for name in ("assert_valid_history", "history_problems")}
+_HOME["ScriptedModel"] = "rho_agent.testing.scripted_model"
 
 if TYPE_CHECKING:
     from rho_agent.testing.fake_anthropic import (
@@ -48,6 +53,7 @@ if TYPE_CHECKING:
         tool_call,
     )
     from rho_agent.testing.history import assert_valid_history, history_problems
+    from rho_agent.testing.scripted_model import ScriptedModel
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
@@ -166,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
         status: int,
         payload: dict[str, Any],
         request_id: str,
-        headers: list[tuple[str, str]] = (),
+        headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         data = json.dumps(payload).encode()
         self._start(

@@ -1,23 +1,44 @@
-"""What every tool is: a name, a pydantic parameter model, and an async `run`.
+"""What every tool is: a name, a capability, a pydantic parameter model, and an async `run`.
 
 A tool's schema, limits, output format and permission checks live in its own module
 and act only through `ToolContext.workspace`, so the model sees identical tools on
-every backend.
+every backend. A tool also describes itself to the rest of the program: its capability
+(which profiles offer it, whether its calls may run concurrently), why a given call needs
+the user's approval, and the one line a person sees for a call. Nothing outside a tool's
+module names it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import posixpath
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
-from rho_agent.backends.base import Workspace
-from rho_agent.permissions.profile import Profile
+from rho_agent.permissions.profile import Capability, Profile
 from rho_agent.sandbox import SandboxUnavailable
+
+if TYPE_CHECKING:
+    from rho_agent.backends import Workspace
+
+__all__ = [
+    "MAX_OUTPUT_CHARS",
+    "SKIP_DIRS",
+    "Approver",
+    "Capability",
+    "PermissionDenied",
+    "Tool",
+    "ToolContext",
+    "ToolError",
+    "ToolResult",
+    "display_path",
+    "outside_working_dir",
+    "truncate",
+]
 
 #: Cap on the characters of one tool result the model sees (head + tail kept).
 MAX_OUTPUT_CHARS = 30_000
@@ -59,11 +80,59 @@ class ToolContext:
 
 
 class Tool(ABC):
+    """Subclass it, set the class variables, and write `run`; register it with
+    `rho_agent.tools.register_tool` or the entry-point group `rho_agent.tools`."""
+
     name: ClassVar[str]
     description: ClassVar[str]
     Params: ClassVar[type[BaseModel]]
-    #: True when the tool never changes anything: calls from one turn may run concurrently.
+    #: What the tool can do. The profile grants capabilities (`Profile.grants`); `read` tools
+    #: are never asked about and their calls from one turn may run concurrently.
+    capability: ClassVar[Capability]
+    #: Derived from `capability` (it is `read`); set for every subclass, not by it.
     read_only: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "capability" not in cls.__dict__ and cls.__dict__.get("read_only") is True:
+            cls.capability = Capability.read  # the spelling from before capabilities
+        if hasattr(cls, "capability"):
+            cls.capability = Capability(cls.capability)
+            cls.read_only = cls.capability is Capability.read
+
+    @classmethod
+    def granted(cls, profile: Profile) -> bool:
+        """Whether `profile` allows this tool at all: by default, whether it grants the
+        tool's capability. Registration may narrow it further (`register_tool(offered=...)`)."""
+        return profile.grants(cls.capability)
+
+    async def approval_reason(self, params: Any, ctx: ToolContext) -> str | None:
+        """Why this call needs the user's approval under `approvals = "dangerous"`, or None.
+
+        `params` is the validated `Params` instance. By default: never for `read` and `exec`
+        tools; for `write` tools, when a `path` parameter leads outside the working dir
+        (compared as real paths); for `network` tools, every call.
+        """
+        if self.capability is Capability.write:
+            path = getattr(params, "path", None)
+            return await outside_working_dir(ctx.workspace, path) if isinstance(path, str) else None
+        if self.capability is Capability.network:
+            return f"{self.name} uses the network"
+        return None
+
+    def summary(self, tool_input: Mapping[str, Any]) -> str:
+        """The one argument a person wants to see for a call (`pytest -q` for bash), or "".
+
+        `tool_input` is the model's raw input, which may not validate (denied and invalid
+        calls are shown too), so read it defensively. By default: the first required
+        parameter whose value is a string.
+        """
+        for field_name, field_info in self.Params.model_fields.items():
+            key = field_info.alias or field_name
+            value = tool_input.get(key)
+            if field_info.is_required() and isinstance(value, str):
+                return value
+        return ""
 
     @classmethod
     def schema(cls) -> dict[str, Any]:
@@ -92,6 +161,18 @@ class Tool(ABC):
 
     @abstractmethod
     async def run(self, params: Any, ctx: ToolContext) -> ToolResult: ...
+
+
+async def outside_working_dir(workspace: Workspace, path: str) -> str | None:
+    """Why writing `path` leaves the working dir, or None. Both are compared as real paths
+    (`..` and symlinks resolved, the working dir's own too): never as the strings given."""
+    target, root = await asyncio.gather(
+        workspace.real_path(path), workspace.real_path(workspace.working_dir)
+    )
+    if target == root or target.startswith(root.rstrip("/") + "/"):
+        return None
+    shown = path if target == path else f"{path}, which leads to {target}"
+    return f"writes outside the working directory ({shown})"
 
 
 def truncate(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from rho_agent.permissions.profile import ShellMode
-from rho_agent.tools.base import PermissionDenied, Tool, ToolContext, ToolResult
+from rho_agent.tools.base import Capability, PermissionDenied, Tool, ToolContext, ToolResult
 
 #: Longest timeout the model may ask for, seconds.
 MAX_TIMEOUT = 600
@@ -41,6 +43,19 @@ class BashTool(Tool):
         "ends; to leave one running, redirect its output (`server > server.log 2>&1 &`)."
     )
     Params = BashParams
+    capability = Capability.exec
+
+    async def approval_reason(self, params: BashParams, ctx: ToolContext) -> str | None:
+        """A destructive command: deletes or overwrites files, discards git work, and so on
+        (`rho_agent.permissions.shell_policy.dangerous_reason`)."""
+        from rho_agent.permissions.shell_policy import dangerous_reason
+
+        # Off the event loop: parsing a long command must not stall the UI or other sessions.
+        return await asyncio.to_thread(dangerous_reason, params.command)
+
+    def summary(self, tool_input: Mapping[str, Any]) -> str:
+        command = tool_input.get("command")
+        return command if isinstance(command, str) else ""
 
     async def run(self, params: BashParams, ctx: ToolContext) -> ToolResult:
         if ctx.profile.shell is ShellMode.off:

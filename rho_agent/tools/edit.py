@@ -7,7 +7,14 @@ import re
 from pydantic import BaseModel, Field
 
 from rho_agent.permissions.profile import FileWriteMode
-from rho_agent.tools.base import PermissionDenied, Tool, ToolContext, ToolError, ToolResult
+from rho_agent.tools.base import (
+    Capability,
+    PermissionDenied,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+)
 from rho_agent.tools.read import MAX_READ_BYTES, READ_BOUND_TEXT, decode_text, read_file_bytes
 from rho_agent.tools.write import write_file_bytes
 
@@ -38,6 +45,7 @@ class EditTool(Tool):
         "Read the file first. Use write to create a new file."
     )
     Params = EditParams
+    capability = Capability.write
 
     async def run(self, params: EditParams, ctx: ToolContext) -> ToolResult:
         if ctx.profile.file_write is not FileWriteMode.full:

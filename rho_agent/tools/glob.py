@@ -13,7 +13,15 @@ import shlex
 
 from pydantic import BaseModel, Field
 
-from rho_agent.tools.base import SKIP_DIRS, Tool, ToolContext, ToolError, ToolResult, display_path
+from rho_agent.tools.base import (
+    SKIP_DIRS,
+    Capability,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    display_path,
+)
 
 MAX_FILES = 500
 _NO_DIR = "__rho_agent_no_dir__"
@@ -41,7 +49,7 @@ class GlobTool(Tool):
         f"{', '.join(SKIP_DIRS[:4])} and similar directories. Use grep to search contents."
     )
     Params = GlobParams
-    read_only = True
+    capability = Capability.read
 
     async def run(self, params: GlobParams, ctx: ToolContext) -> ToolResult:
         ws = ctx.workspace

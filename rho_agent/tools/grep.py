@@ -16,7 +16,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from rho_agent.tools.base import SKIP_DIRS, Tool, ToolContext, ToolError, ToolResult, display_path
+from rho_agent.tools.base import (
+    SKIP_DIRS,
+    Capability,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    display_path,
+)
 from rho_agent.tools.glob import expand_braces, glob_regex
 
 MAX_LINE_CHARS = 500
@@ -66,7 +74,7 @@ class GrepTool(Tool):
         "(output_mode). Filter files with `glob`. Use glob to find files by name."
     )
     Params = GrepParams
-    read_only = True
+    capability = Capability.read
 
     async def run(self, params: GrepParams, ctx: ToolContext) -> ToolResult:
         if "\n" in params.pattern:

@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from rho_agent.tools.base import SKIP_DIRS, Tool, ToolContext, ToolError, ToolResult
+from rho_agent.tools.base import SKIP_DIRS, Capability, Tool, ToolContext, ToolError, ToolResult
 
 MAX_ENTRIES = 1000
 MAX_RAW_BYTES = 4_000_000
@@ -36,7 +38,11 @@ class ListTool(Tool):
         f"{', '.join(SKIP_DIRS[:4])} and similar directories are not."
     )
     Params = ListParams
-    read_only = True
+    capability = Capability.read
+
+    def summary(self, tool_input: Mapping[str, Any]) -> str:
+        path = tool_input.get("path")
+        return path if isinstance(path, str) else ""
 
     async def run(self, params: ListParams, ctx: ToolContext) -> ToolResult:
         ws = ctx.workspace

@@ -7,8 +7,15 @@ import shlex
 
 from pydantic import BaseModel, Field
 
-from rho_agent.backends.base import NotRegularFileError
-from rho_agent.tools.base import MAX_OUTPUT_CHARS, Tool, ToolContext, ToolError, ToolResult
+from rho_agent.backends import NotRegularFileError
+from rho_agent.tools.base import (
+    MAX_OUTPUT_CHARS,
+    Capability,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+)
 
 MAX_LINE_CHARS = 2000
 DEFAULT_LIMIT = 2000
@@ -37,7 +44,7 @@ class ReadTool(Tool):
         f"first {READ_BOUND_TEXT} of a file can be read. Read a file before editing it."
     )
     Params = ReadParams
-    read_only = True
+    capability = Capability.read
 
     async def run(self, params: ReadParams, ctx: ToolContext) -> ToolResult:
         path = ctx.workspace.resolve(params.path)

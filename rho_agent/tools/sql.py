@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from rho_agent.permissions.profile import SqlMode
-from rho_agent.tools.base import Tool, ToolContext, ToolError, ToolResult
+from rho_agent.permissions.profile import Profile, SqlMode
+from rho_agent.tools.base import Capability, Tool, ToolContext, ToolError, ToolResult
 
 QUERY_TIMEOUT = 30.0
 MAX_CELL_CHARS = 200
@@ -159,7 +159,7 @@ class SqlTablesTool(Tool):
         "sql_describe for a table's columns and sql_query to query it."
     )
     Params = TablesParams
-    read_only = True
+    capability = Capability.read
 
     async def run(self, params: TablesParams, ctx: ToolContext) -> ToolResult:
         names = [params.database] if params.database else sorted(ctx.databases)
@@ -195,7 +195,7 @@ class SqlDescribeTool(Tool):
         "default, primary key), indexes, foreign keys, row count and its CREATE statement."
     )
     Params = DescribeParams
-    read_only = True
+    capability = Capability.read
 
     async def run(self, params: DescribeParams, ctx: ToolContext) -> ToolResult:
         text = await _run_db(ctx, params.database, lambda conn: _describe(conn, params.table))
@@ -263,6 +263,13 @@ class SqlQueryTool(Tool):
         "come as a text table. Whether data may be changed depends on the profile."
     )
     Params = QueryParams
+    capability = Capability.write
+
+    @classmethod
+    def granted(cls, profile: Profile) -> bool:
+        # Offered whatever `file_write` says: whether it may change data is `profile.sql`,
+        # enforced by the database driver (a read-only connection under `sql = "readonly"`).
+        return True
 
     async def run(self, params: QueryParams, ctx: ToolContext) -> ToolResult:
         statements = split_statements(params.sql)

@@ -7,7 +7,14 @@ import shlex
 from pydantic import BaseModel, Field
 
 from rho_agent.permissions.profile import FileWriteMode
-from rho_agent.tools.base import PermissionDenied, Tool, ToolContext, ToolError, ToolResult
+from rho_agent.tools.base import (
+    Capability,
+    PermissionDenied,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+)
 
 
 class WriteParams(BaseModel):
@@ -25,6 +32,7 @@ class WriteTool(Tool):
         "replacing everything in it. To change part of an existing file, use edit instead."
     )
     Params = WriteParams
+    capability = Capability.write
 
     async def run(self, params: WriteParams, ctx: ToolContext) -> ToolResult:
         mode = ctx.profile.file_write

@@ -20,7 +20,7 @@ from rho_agent.events import (
     ToolCallStarted,
 )
 from rho_agent.model.usage import Usage
-from rho_agent.notebook.args import SHARED_WITH_CLI, cli_options, parse_cell_line, parse_line
+from rho_agent.notebook.args import cell_parser, parse_cell_line, parse_line
 from rho_agent.notebook.interpolate import interpolate
 from rho_agent.notebook.render import MAX_LIVE_LINES, LiveDisplay, RunView
 from rho_agent.notebook.runner import Runner
@@ -51,19 +51,23 @@ def test_interpolation_touches_only_defined_names(prompt: str, expected: str) ->
 # ------------------------------------------------------------------ options
 
 
-def test_shared_options_come_from_the_cli() -> None:
+def test_cli_and_cell_options_come_from_one_table() -> None:
     import typer
 
     from rho_agent.cli.app import app
+    from rho_agent.frontend import option_table
 
     command = typer.main.get_command(app).commands["main"]
     cli = {p.name: p for p in command.params}
-    options = cli_options()
-    assert set(options) == set(SHARED_WITH_CLI)
-    for name, (flags, kwargs) in options.items():
-        if name in cli:  # one definition: the CLI's flags and help
-            assert flags == tuple(cli[name].opts) and kwargs["help"] == cli[name].help
-    assert options["yes"][0] == ("--yes", "-y")
+    cell = {a.dest: a for a in cell_parser()._actions}
+    table = option_table()
+    assert {"profile", "backend", "yes", "upload", "image", "keep"} <= {o.name for o in table}
+    for option in table:  # one definition: the same flags and help on both front ends
+        assert (
+            tuple(cli[option.name].opts) == option.flags == tuple(cell[option.name].option_strings)
+        )
+        assert cli[option.name].help == option.help == cell[option.name].help
+    assert cell["yes"].option_strings == ["--yes", "-y"]
 
 
 def test_cell_line_parses_to_a_typed_object() -> None:
@@ -76,7 +80,7 @@ def test_cell_line_parses_to_a_typed_object() -> None:
     )
     for bad, message in [
         ("--max-turns 0", "must be at least 1"),
-        ("--max-turns x", "expected a int"),
+        ("--max-turns x", "expected an integer"),
         ("--out 1x", "not a valid Python variable name"),
         ("--prof readonly", "unrecognized arguments"),
         ("--session 'unclosed", "check its quotes"),

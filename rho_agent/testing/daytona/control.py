@@ -138,7 +138,10 @@ def parse_dockerfile(text: str) -> tuple[str | None, str | None, dict[str, str]]
             if pairs and "=" not in pairs[0]:  # legacy `ENV KEY value`
                 env[pairs[0]] = " ".join(pairs[1:])
             else:
-                env.update(p.split("=", 1) for p in pairs if "=" in p)
+                for pair in pairs:
+                    if "=" in pair:
+                        key, _, value = pair.partition("=")
+                        env[key] = value
     return image, workdir, env
 
 
@@ -256,7 +259,7 @@ def _matches(record: SandboxRecord, query: Any) -> bool:
     return not (query.get("name") and query["name"] not in record.name)
 
 
-def control_routes(registry: Registry) -> list[web.RouteDef]:
+def control_routes(registry: Registry) -> list[web.AbstractRouteDef]:
     routes = web.RouteTableDef()
 
     def reply(record: SandboxRecord, state: str | None = None) -> web.Response:

@@ -311,7 +311,7 @@ async def _upload(request: web.Request) -> web.Response:
     return web.json_response({"files": written})
 
 
-def file_routes() -> list[web.RouteDef]:
+def file_routes() -> list[web.AbstractRouteDef]:
     routes = web.RouteTableDef()
     prefix = "/toolbox/{sid}"
 

@@ -217,12 +217,24 @@ class Jail:
         return args
 
     async def spawn(
-        self, command: list[str], *, cwd: str, env: dict[str, str], **pipes: int | None
+        self,
+        command: list[str],
+        *,
+        cwd: str,
+        env: dict[str, str],
+        stdin: int | None = None,
+        stdout: int | None = None,
+        stderr: int | None = None,
     ) -> asyncio.subprocess.Process:
         """Start `command` in the jail, in its own host process group (see `kill`)."""
         self.repair()
         proc = await asyncio.create_subprocess_exec(
-            *self.argv(cwd, command), env=env, start_new_session=True, **pipes
+            *self.argv(cwd, command),
+            env=env,
+            start_new_session=True,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
         )
         self._procs.add(proc)
         return proc

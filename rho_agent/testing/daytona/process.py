@@ -131,7 +131,7 @@ def _command_json(command: _Command) -> dict[str, Any]:
     return body
 
 
-def process_routes() -> list[web.RouteDef]:
+def process_routes() -> list[web.AbstractRouteDef]:
     routes = web.RouteTableDef()
     prefix = "/toolbox/{sid}/process"
 

@@ -251,13 +251,14 @@ class LocalDaytona:
     def kill(self, sandbox_id: str, reason: str = "sandbox killed by LocalDaytona.kill()") -> None:
         """The sandbox dies: its processes are killed, its state becomes `error`, and its
         toolbox answers 502."""
-        assert self._registry is not None and self._loop is not None, "start the server first"
-        record = self._registry.get(sandbox_id)
+        registry, loop = self._registry, self._loop
+        assert registry is not None and loop is not None, "start the server first"
+        record = registry.get(sandbox_id)
 
         async def die() -> None:
-            self._registry.stop(record, "error", reason)
+            registry.stop(record, "error", reason)
 
-        asyncio.run_coroutine_threadsafe(die(), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(die(), loop).result(10)
 
     # -- middleware -------------------------------------------------------------------------
 

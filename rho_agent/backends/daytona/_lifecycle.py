@@ -1,0 +1,324 @@
+"""How a Daytona sandbox comes to be and goes away: `Lifecycle`, held by the workspace.
+
+    connect ─► create (retried; a lost answer adopts the sandbox by name) or attach / start
+    again ─► … the workspace uses `call()` for every SDK request … ─► delete (unless keep)
+
+`call()` is the seam every SDK request passes through: retries for transient failures,
+a sandbox that stopped while idle started again once, and Daytona errors leaving as
+`SandboxError` / `SandboxNotFound` (or the OSError a file tool expects), `raise ... from exc`.
+Deletion finds a sandbox whose create request was cut short by its unique name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rho_agent.backends._types import Notify
+from rho_agent.backends.daytona._client import make_client
+from rho_agent.backends.daytona._errors import (
+    GONE_STATES,
+    RETRIES,
+    STOPPED_STATES,
+    SandboxNotFound,
+    as_sandbox_error,
+    backoff,
+    os_error,
+    state_of,
+    status_of,
+    transient,
+)
+from rho_agent.backends.daytona._plan import Plan, minutes
+from rho_agent.errors import ConfigError, RhoError, SandboxError
+
+T = TypeVar("T")
+
+
+class Lifecycle:
+    """One sandbox's client and state: create, attach, start again, delete, and `call()`."""
+
+    def __init__(self, plan: Plan, notify: Notify) -> None:
+        self.plan = plan
+        self._notify = notify
+        #: The SDK's `AsyncDaytona`, made by `connect()`.
+        self.client: Any = None
+        #: The SDK's `AsyncSandbox` once created or attached.
+        self.sandbox: Any = None
+        #: A create request went out and its sandbox is not known by id: delete by name.
+        self.create_sent = False
+
+    # ------------------------------------------------------------------ the seam
+
+    async def call(
+        self,
+        what: str,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool,
+        timeout: float | None = None,
+        path: str | None = None,
+        revive: bool = True,
+    ) -> T:
+        """One SDK call with retries for transient failures and errors translated at the seam."""
+        from daytona.common.errors import DaytonaError, DaytonaProcessExecutionTimeoutError
+
+        budget = timeout or self.plan.request_timeout + 15
+        attempt = 0
+        while True:
+            try:
+                return await asyncio.wait_for(fn(), budget)
+            except TimeoutError as exc:
+                raise SandboxError(
+                    f"Daytona did not answer within {budget:g}s while trying to {what}."
+                ) from exc
+            except DaytonaProcessExecutionTimeoutError:
+                raise
+            except DaytonaError as exc:
+                if path is not None and (as_os_error := os_error(exc, path)) is not None:
+                    raise as_os_error from exc
+                if attempt < RETRIES and transient(exc, idempotent):
+                    attempt += 1
+                    await asyncio.sleep(backoff(attempt, exc))
+                    continue
+                if revive and self.sandbox is not None and await self._revive(exc, what):
+                    revive = False
+                    continue
+                raise as_sandbox_error(exc, what) from exc
+
+    async def _revive(self, exc: Any, what: str) -> bool:
+        """After a failed toolbox call: start a sandbox that stopped while idle (→ True, retry),
+        or say clearly that it died (raise)."""
+        from daytona.common.errors import DaytonaConnectionError, DaytonaNotFoundError
+
+        if not (
+            status_of(exc) in (404, 409, 410, 502, 503, 504)
+            or isinstance(exc, DaytonaConnectionError)
+        ):
+            return False
+        sandbox = self.sandbox
+        try:
+            await asyncio.wait_for(sandbox.refresh_data(), self.plan.request_timeout)
+        except DaytonaNotFoundError as gone:
+            raise SandboxNotFound(
+                f"Sandbox {sandbox.id} no longer exists (deleted outside this session?); start a new session."
+            ) from gone
+        except Exception:
+            return False
+        state = state_of(sandbox)
+        if state in GONE_STATES:
+            raise SandboxError(
+                f"Sandbox {sandbox.id} died while trying to {what}: it is {state} "
+                f"({sandbox.error_reason or 'no reason given'}). Start a new session."
+            ) from exc
+        if state in STOPPED_STATES:
+            await self._notify(f"Sandbox {sandbox.id} was {state} (idle); starting it again…")
+            await self.start_again()
+            return True
+        return False
+
+    # ------------------------------------------------------------------ coming to be
+
+    async def connect(self) -> None:
+        """Import the SDK (off the event loop: it takes a second) and make the client."""
+        if self.client is None:
+            await asyncio.to_thread(importlib.import_module, "daytona")
+            self.client = make_client(self.plan.sdk_config)
+
+    async def attach(self, sandbox_id: str) -> Any:
+        """Use an existing sandbox (`--sandbox ID`) instead of creating one; returns it."""
+        await self.connect()
+        try:
+            sandbox = await self.call(
+                f"find sandbox {sandbox_id}", lambda: self.client.get(sandbox_id), idempotent=True
+            )
+        except SandboxNotFound as exc:
+            raise ConfigError(
+                f"--sandbox {sandbox_id}: no such sandbox (see: rho-agent sandboxes list)"
+            ) from exc
+        state = state_of(sandbox)
+        if state in GONE_STATES:
+            raise SandboxError(
+                f"Sandbox {sandbox_id} cannot be used: it is {state} ({sandbox.error_reason or 'no reason given'})."
+            )
+        self.sandbox = sandbox
+        return sandbox
+
+    async def create(self) -> None:
+        from daytona import CreateSandboxFromImageParams, CreateSandboxFromSnapshotParams
+        from daytona.common.errors import DaytonaError, DaytonaTimeoutError
+
+        plan = self.plan
+        kind, source = plan.image
+        common: dict[str, Any] = {
+            "name": plan.name,
+            "language": "python",
+            "env_vars": plan.env,
+            "labels": plan.labels,
+            "auto_stop_interval": minutes(plan.auto_stop_interval),
+            "auto_delete_interval": -1
+            if plan.keep or plan.auto_delete_interval < 0
+            else minutes(plan.auto_delete_interval),
+        }
+        params: CreateSandboxFromSnapshotParams | CreateSandboxFromImageParams
+        if kind == "snapshot":
+            params = CreateSandboxFromSnapshotParams(snapshot=source, **common)
+            what = f"snapshot {source}"
+        else:
+            params = CreateSandboxFromImageParams(image=source, resources=plan.resources, **common)
+            what = f"image {source}" if isinstance(source, str) else "a custom image"
+        await self._notify(f"Creating a Daytona sandbox from {what}…")
+        started = time.monotonic()
+        for attempt in range(RETRIES + 1):
+            self.create_sent = True
+            try:
+                self.sandbox = await self.client.create(params, timeout=plan.create_timeout)
+                break
+            except DaytonaTimeoutError as exc:
+                sandbox_id = getattr(exc, "sandbox_id", None)
+                if sandbox_id:
+                    await self.delete_id(sandbox_id)
+                else:
+                    await self.delete_by_name(lookups=3)
+                self.create_sent = False
+                raise SandboxError(
+                    f"The Daytona sandbox did not start within {plan.create_timeout:g}s; it was deleted. "
+                    "Try again, or raise DaytonaBackend.create_timeout."
+                ) from exc
+            except DaytonaError as exc:
+                found = await self.find_by_name()
+                if (
+                    found is not None
+                    and state_of(found) not in GONE_STATES
+                    and transient(exc, True)
+                ):
+                    self.sandbox = found  # the request went through; only its answer was lost
+                    await self.start_again()
+                    break
+                if found is not None:
+                    await self.delete_id(found.id)
+                self.create_sent = False
+                if attempt < RETRIES and transient(exc, True):
+                    await asyncio.sleep(backoff(attempt + 1, exc))
+                    continue
+                raise SandboxError(self._create_problem(exc)) from exc
+        await self._notify(
+            f"Sandbox {self.sandbox.id} started in {time.monotonic() - started:.1f}s"
+        )
+
+    def _create_problem(self, exc: Any) -> str:
+        source = self.plan.image[1]
+        context = getattr(source, "_context_list", None)
+        if context:
+            names = ", ".join(sorted({Path(c.source_path).name for c in context}))
+            return (
+                f"Could not build the sandbox image: its Dockerfile copies local files ({names}), which "
+                "the SDK uploads to Daytona's object storage first, and that failed: "
+                f"{exc.message}. Remove the COPY/ADD lines (the project is uploaded after the sandbox "
+                "starts), or build a snapshot and set `snapshot = ...`."
+            )
+        if "entered error state" in str(exc.message) or "build" in str(exc.message).lower():
+            return f"The Daytona sandbox failed to start: {exc.message}. It was deleted."
+        return f"Could not create the Daytona sandbox: {exc.message}"
+
+    async def start_again(self) -> None:
+        sandbox = self.sandbox
+        await self.call(
+            f"start sandbox {sandbox.id}",
+            lambda: sandbox.start(timeout=self.plan.create_timeout),
+            idempotent=True,
+            timeout=self.plan.create_timeout + 15,
+            revive=False,
+        )
+
+    # ------------------------------------------------------------------ going away
+
+    async def release(self) -> None:
+        """At the session's end: delete the sandbox (or keep it and say how to come back),
+        then close the client."""
+        try:
+            sandbox = self.sandbox
+            if self.plan.keep:
+                if sandbox is not None:
+                    await self._notify(
+                        f"Kept sandbox {sandbox.id}. Reattach: rho-agent main --backend daytona "
+                        f"--sandbox {sandbox.id} · delete: rho-agent sandboxes delete {sandbox.id}"
+                    )
+            elif sandbox is not None:
+                await self.delete(sandbox)
+            elif self.create_sent:
+                await self.delete_by_name(lookups=3)
+        finally:
+            if self.client is not None:
+                await self.client.close()
+
+    async def discard_after_failure(self) -> None:
+        """After provisioning failed: delete what was created (unless keep), telling why
+        not when that fails too."""
+        if self.plan.keep and self.sandbox is not None:
+            await self._notify(f"Kept sandbox {self.sandbox.id} for inspection (--keep).")
+            return
+        try:
+            if self.sandbox is not None:
+                await self.delete(self.sandbox)
+            elif self.create_sent:
+                await self.delete_by_name(lookups=1)
+        except RhoError as exc:
+            await self._notify(str(exc))
+
+    async def delete(self, sandbox: Any) -> None:
+        try:
+            await self.call(
+                f"delete sandbox {sandbox.id}",
+                lambda: sandbox.delete(timeout=30),
+                idempotent=True,
+                timeout=45,
+                revive=False,
+            )
+        except SandboxNotFound:
+            pass  # already gone
+        except SandboxError as exc:
+            raise SandboxError(
+                f"Could not delete sandbox {sandbox.id}: {exc.message} "
+                f"Delete it with: rho-agent sandboxes delete {sandbox.id}"
+            ) from exc
+        self.sandbox = None
+        self.create_sent = False
+
+    async def delete_id(self, sandbox_id: str) -> None:
+        try:
+            found = await self.call(
+                f"find sandbox {sandbox_id}",
+                lambda: self.client.get(sandbox_id),
+                idempotent=True,
+                revive=False,
+            )
+        except SandboxError:
+            return
+        await self.delete(found)
+
+    async def find_by_name(self) -> Any:
+        try:
+            return await self.call(
+                "look up the new sandbox",
+                lambda: self.client.get(self.plan.name),
+                idempotent=True,
+                revive=False,
+                timeout=30,
+            )
+        except SandboxError:
+            return None
+
+    async def delete_by_name(self, *, lookups: int) -> None:
+        """Delete the sandbox a create request that was cut short may have made."""
+        for attempt in range(lookups):
+            found = await self.find_by_name()
+            if found is not None:
+                await self.delete(found)
+                return
+            if attempt + 1 < lookups:
+                await asyncio.sleep(0.3)
+        self.create_sent = False

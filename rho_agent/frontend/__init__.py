@@ -1,0 +1,38 @@
+"""The kit every front end is built from: the option table, building the agent, the run view
+model and the registry of named sessions.
+
+The CLI and the notebook are input handling and rendering over this; a later front end (the
+JupyterLab extension, a batch runner) is one more module of that kind, never a copy.
+"""
+
+from __future__ import annotations
+
+from rho_agent.frontend._build import build_agent, takes_uploads
+from rho_agent.frontend._files import upload_specs
+from rho_agent.frontend._options import (
+    AGENT_FIELDS,
+    RUN_OPTIONS,
+    Given,
+    agent_options,
+    backend_options,
+    option_table,
+    session_option_names,
+    split,
+)
+from rho_agent.frontend._view import RunState, ToolLine
+
+__all__ = [
+    "AGENT_FIELDS",
+    "RUN_OPTIONS",
+    "Given",
+    "RunState",
+    "ToolLine",
+    "agent_options",
+    "backend_options",
+    "build_agent",
+    "option_table",
+    "session_option_names",
+    "split",
+    "takes_uploads",
+    "upload_specs",
+]
