@@ -22,10 +22,10 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from rho_agent.errors import ConfigError, RhoError
 
 if TYPE_CHECKING:
+    from rho_agent.frontend import Job
     from rho_agent.notebook.args import CellArgs, LineArgs
     from rho_agent.notebook.registry import NotebookSession, Registry
     from rho_agent.notebook.render import RunView
-    from rho_agent.notebook.runner import Job
 
 
 def _ask(question: str) -> str:
@@ -69,7 +69,7 @@ class RhoMagics(Magics):
     # ------------------------------------------------------------------ %%rho
 
     def _cell(self, args: CellArgs, line: str, cell: str) -> None:
-        from rho_agent.notebook import transfer
+        from rho_agent.frontend import files as transfer
         from rho_agent.notebook.guard import cell_key, notebook_path
         from rho_agent.notebook.interpolate import interpolate
         from rho_agent.notebook.registry import get_registry
@@ -87,7 +87,7 @@ class RhoMagics(Magics):
         prompt = interpolate(cell.strip(), user_ns)
         # Everything that can be wrong with the cell is found before a workspace exists.
         run_kwargs = {
-            "variables": [ship(name, user_ns) for name in args.vars],
+            "attachments": [ship(name, user_ns) for name in args.vars],
             "uploads": [transfer.check_upload(spec) for spec in args.upload],
             "downloads": [transfer.check_download(spec) for spec in args.download],
         }
@@ -186,8 +186,8 @@ class RhoMagics(Magics):
     # ------------------------------------------------------------------ %rho
 
     def _line(self, args: LineArgs) -> Any:
+        from rho_agent.frontend import files as transfer
         from rho_agent.notebook import args as a
-        from rho_agent.notebook import transfer
         from rho_agent.notebook.registry import get_registry, show_settings
 
         registry = get_registry()

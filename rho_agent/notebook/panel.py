@@ -280,7 +280,7 @@ class Panel(W.VBox):
 
     def run(self, prompt: str | None = None) -> Any:
         """Start a run in the background with the staged uploads; returns its Job."""
-        from rho_agent.notebook import transfer
+        from rho_agent.frontend import files as transfer
         from rho_agent.notebook.render import RunView
 
         prompt = (prompt if prompt is not None else self.prompt.value).strip()
@@ -313,7 +313,7 @@ class Panel(W.VBox):
     def stage_path(self, spec: str) -> None:
         """Stage `LOCAL[:REMOTE]` (a file or directory of any size) for the next run;
         REMOTE defaults to LOCAL's name in the working dir."""
-        from rho_agent.notebook import transfer
+        from rho_agent.frontend import files as transfer
 
         local, sep, remote = spec.strip().rpartition(":")
         if not sep:
@@ -331,7 +331,7 @@ class Panel(W.VBox):
 
     def refresh_files(self) -> list[str]:
         """List the workspace's files (the session starts if it has not)."""
-        from rho_agent.notebook import transfer
+        from rho_agent.frontend import files as transfer
 
         nbs = self.notebook_session
 
@@ -343,7 +343,7 @@ class Panel(W.VBox):
 
     def download(self, remote: str, local: str | None = None) -> str:
         """Copy a workspace file or directory to `local` (default: its name in the current dir)."""
-        from rho_agent.notebook import transfer
+        from rho_agent.frontend import files as transfer
 
         nbs = self.notebook_session
 
@@ -409,7 +409,7 @@ class Panel(W.VBox):
 
     def _after_run(self) -> None:
         """Refresh the file list and the changed-files preview (on the runner loop; no waiting)."""
-        from rho_agent.notebook import transfer
+        from rho_agent.frontend import files as transfer
 
         nbs = self.registry.sessions.get(self.session_name or DEFAULT_SESSION)
         self._update_cost()

@@ -14,10 +14,8 @@ from typing import Any
 
 from rho_agent.errors import ConfigError
 
+
 #: Where shipped variables go, relative to the workspace's working directory.
-VARS_DIR = "rho-vars"
-
-
 @dataclass(frozen=True)
 class ShippedVar:
     name: str
@@ -76,13 +74,4 @@ def _dataframe(name: str, df: Any) -> ShippedVar:
         return ShippedVar(name, f"{name}.csv", data, f"pandas DataFrame, {shape}, CSV")
     return ShippedVar(
         name, f"{name}.parquet", buffer.getvalue(), f"pandas DataFrame, {shape}, Parquet"
-    )
-
-
-def prompt_with_vars(prompt: str, notes: list[str]) -> str:
-    """The prompt followed by where the shipped variables are."""
-    if not notes:
-        return prompt
-    return (
-        prompt.rstrip() + "\n\nNotebook variables shipped into the workspace:\n" + "\n".join(notes)
     )

@@ -19,11 +19,11 @@ from rho_agent.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from rho_agent.frontend import Runner
 from rho_agent.model.usage import Usage
 from rho_agent.notebook.args import cell_parser, parse_cell_line, parse_line
 from rho_agent.notebook.interpolate import interpolate
 from rho_agent.notebook.render import MAX_LIVE_LINES, LiveDisplay, RunView
-from rho_agent.notebook.runner import Runner
 from rho_agent.notebook.variables import ship
 
 # ------------------------------------------------------------------ interpolation
