@@ -346,6 +346,18 @@ Step: TypeAlias = Reply | Fault | Callable[[Any], Reply | Fault]
 """A script step: a `Reply`, a `Fault`, or a callable `(RecordedRequest) -> Reply | Fault`."""
 
 
+def unmet(script: list[Any], used: list[int]) -> list[str]:
+    """What a finished script left undone: steps never used, faults used fewer times than set."""
+    lines = []
+    for i, step in enumerate(script):
+        times = step.times if isinstance(step, Fault) else 1
+        if used[i] == 0:
+            lines.append(f"step {i} was never used: {step!r}")
+        elif times is not None and used[i] < times:
+            lines.append(f"step {i} answered {used[i]} of {times} times: {step!r}")
+    return lines
+
+
 def check_step(step: Any, where: str) -> None:
     """Raise TypeError with a fix if `step` cannot be a script step."""
     if isinstance(step, Reply | Fault):

@@ -81,6 +81,7 @@ from ._fake_script import (
     text,
     thinking,
     tool_call,
+    unmet,
 )
 
 __all__ = [
@@ -303,13 +304,7 @@ class FakeAnthropic:
     def assert_done(self) -> None:
         """Raise AssertionError listing unused steps, unexpected requests and other problems."""
         with self._lock:
-            lines = list(self._problems)
-            for i, step in enumerate(self._script):
-                times = step.times if isinstance(step, Fault) else 1
-                if self._used[i] == 0:
-                    lines.append(f"step {i} was never used: {step!r}")
-                elif times is not None and self._used[i] < times:
-                    lines.append(f"step {i} answered {self._used[i]} of {times} times: {step!r}")
+            lines = [*self._problems, *unmet(self._script, self._used)]
         if lines:
             raise AssertionError("FakeAnthropic script not satisfied:\n  " + "\n  ".join(lines))
 

@@ -53,6 +53,7 @@ from ._fake_script import (
     Thinking,
     ToolCall,
     check_step,
+    unmet,
 )
 from .fake_anthropic import RecordedRequest
 
@@ -115,13 +116,7 @@ class ScriptedModel:
 
     def assert_done(self) -> None:
         """Raise AssertionError listing unused steps and unexpected turns."""
-        lines = list(self._problems)
-        for i, step in enumerate(self._script):
-            times = step.times if isinstance(step, Fault) else 1
-            if self._used[i] == 0:
-                lines.append(f"step {i} was never used: {step!r}")
-            elif times is not None and self._used[i] < times:
-                lines.append(f"step {i} answered {self._used[i]} of {times} times: {step!r}")
+        lines = [*self._problems, *unmet(self._script, self._used)]
         if lines:
             raise AssertionError("ScriptedModel script not satisfied:\n  " + "\n  ".join(lines))
 
