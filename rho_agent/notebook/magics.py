@@ -295,11 +295,9 @@ def status_text(registry: Registry) -> str:
 
 def sandboxes(registry: Registry, *, cleanup: bool = False) -> str:
     """The remote workspaces of this kernel's sessions; `cleanup` ends those sessions."""
-    remote = [
-        s
-        for s in registry.sessions.values()
-        if s.workspace is not None and s.workspace.kind != "local"
-    ]
+    from rho_agent.backends import RemoteWorkspace
+
+    remote = [s for s in registry.sessions.values() if isinstance(s.workspace, RemoteWorkspace)]
     if not remote:
         return "Sandboxes: none open."
     lines = [

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from rho_agent.backends import backend_names
 from rho_agent.errors import ConfigError
 from rho_agent.notebook.registry import DEFAULT_SESSION
 
@@ -29,7 +30,6 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
 #: Characters of a changed file shown in the preview.
 PREVIEW_CHARS = 2000
 
-_BACKENDS = ("local", "daytona")
 _PROFILES = ("readonly", "developer", "unrestricted")
 
 
@@ -186,7 +186,7 @@ class Panel(W.VBox):
         settings = _effective(nbs) if nbs else self.registry.defaults
         backend, profile = settings.get("backend") or "local", settings.get("profile") or "readonly"
         self.backend = W.Dropdown(
-            options=_options(_BACKENDS, backend), value=backend, description="Backend"
+            options=_options(tuple(backend_names()), backend), value=backend, description="Backend"
         )
         self.profile = W.Dropdown(
             options=_options(_PROFILES, profile), value=profile, description="Profile"
