@@ -22,6 +22,7 @@ from rho_agent.events import (
     MessageAdded,
     ModelCall,
     ModelRetry,
+    Notice,
     RunFinished,
     RunStarted,
     RunStatus,
@@ -29,7 +30,7 @@ from rho_agent.events import (
     ThinkingDelta,
 )
 from rho_agent.model.base import Model, StreamCallbacks, TurnResult
-from rho_agent.model.usage import Usage
+from rho_agent.model.usage import Usage, unknown_price_notice
 from rho_agent.store import append_message
 from rho_agent.tool_calls import ToolCallRunner, tool_result
 from rho_agent.tools.base import Approver, ToolContext
@@ -44,6 +45,9 @@ CUT_OFF_NOTE = (
     "[Your previous response was cut off at the output token limit before a tool call was "
     "complete; that call was not run. Continue, in smaller steps.]"
 )
+
+# (session id, model) pairs already warned that the model has no known price: once a session.
+_WARNED: set[tuple[str, str]] = set()
 
 # Why a tool call the model asked for got no result, by how the run ended.
 _NOT_RUN = {
@@ -63,6 +67,8 @@ class RunResult(BaseModel):
     turns: int
     session_id: str
     error: str | None = None
+    #: True when the model's price is unknown and `cost_usd` is at the fallback price.
+    cost_estimated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -147,6 +153,9 @@ class Loop:
         run = RunState()
         stop = Stop("completed")
         await self.emit(RunStarted(session_id=self.session_id, prompt=prompt, model=agent.model))
+        if agent.price.estimated and (self.session_id, agent.model) not in _WARNED:
+            _WARNED.add((self.session_id, agent.model))
+            await self.emit(Notice(message=unknown_price_notice(agent.model)))
         try:
             system_prompt = system()
             await self.add_message("user", [{"type": "text", "text": prompt}])
@@ -171,9 +180,13 @@ class Loop:
             if run.pending:
                 reason = _NOT_RUN.get(stop.status, "Not run: the run stopped before this call.")
                 await self.answer(run.pending, run.results, reason)
+        cost = agent.price.cost(run.usage)
         if stop.status == "max_cost":
+            estimated = (
+                " (estimated: the model has no known price)" if agent.price.estimated else ""
+            )
             stop.error = (
-                f"Stopped: cost ${run.usage.cost_usd(agent.model):.4f} reached the limit of "
+                f"Stopped: cost ${cost:.4f}{estimated} reached the limit of "
                 f"${agent.max_cost_usd:.4f}."
             )
         elif stop.status == "max_turns":
@@ -182,10 +195,11 @@ class Loop:
             text=run.text,
             status=stop.status,
             usage=run.usage,
-            cost_usd=run.usage.cost_usd(agent.model),
+            cost_usd=cost,
             turns=run.turns,
             session_id=self.session_id,
             error=stop.error,
+            cost_estimated=agent.price.estimated,
         )
         self.conversation.status = stop.status
         await self.emit(
@@ -196,6 +210,7 @@ class Loop:
                 cost_usd=result.cost_usd,
                 turns=result.turns,
                 error=result.error,
+                cost_estimated=result.cost_estimated,
             )
         )
         return result
@@ -282,7 +297,7 @@ class Loop:
 
     def over_limit(self, run: RunState) -> RunStatus | None:
         limit = self.agent.max_cost_usd
-        if limit is not None and run.usage.cost_usd(self.agent.model) >= limit:
+        if limit is not None and self.agent.price.cost(run.usage) >= limit:
             return "max_cost"
         if run.turns >= self.agent.max_turns:
             return "max_turns"
@@ -306,7 +321,7 @@ class Loop:
     ) -> None:
         """Add one model call to the session's totals and announce it."""
         conv = self.conversation
-        cost = call_usage.cost_usd(self.agent.model)
+        cost = self.agent.price.cost(call_usage)
         conv.usage, conv.cost_usd, conv.turns = (
             conv.usage + call_usage,
             conv.cost_usd + cost,
@@ -319,6 +334,7 @@ class Loop:
                 usage=call_usage,
                 cost_usd=cost,
                 duration_s=round(duration_s, 4),
+                cost_estimated=self.agent.price.estimated,
             )
         )
 

@@ -12,7 +12,7 @@ from rho_agent import config as cfg
 from rho_agent.backends import Backend, resolve_backend
 from rho_agent.errors import ConfigError
 from rho_agent.model.base import Model
-from rho_agent.model.usage import DEFAULT_MODEL
+from rho_agent.model.usage import DEFAULT_MODEL, Price, resolve_price
 from rho_agent.permissions.profile import Profile, resolve_profile
 from rho_agent.prompt import DEFAULT_SYSTEM_PROMPT
 
@@ -63,6 +63,10 @@ class Agent:
         )
         self.max_turns: int = config.max_turns or user.max_turns or cfg.DEFAULT_MAX_TURNS
         self.max_cost_usd: float | None = config.max_cost_usd or user.max_cost_usd
+        #: What the model's tokens cost: `price.estimated` when nobody knows its price.
+        self.price: Price = resolve_price(
+            self.model, user.prices, getattr(self.given_model, "price", None)
+        )
         self.databases: dict[str, str] = {**user.databases, **config.databases}
         self.passthrough_env: tuple[str, ...] = tuple(
             dict.fromkeys([*user.passthrough_env, *config.passthrough_env])

@@ -1,7 +1,7 @@
 """Configuration: `AgentConfig` (what an agent is), the user config file, and where state lives.
 
 Precedence for every setting: an explicit value > environment variable > the user config
-file (`$RHO_AGENT_HOME/config.toml`) > the built-in default.
+file (`$RHO_AGENT_HOME/config.toml`, or the file `RHO_AGENT_CONFIG` names) > the built-in default.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rho_agent._util import did_you_mean
 from rho_agent.errors import ConfigError
+from rho_agent.model.usage import Price
 from rho_agent.permissions.profile import Profile
 
 DEFAULT_PROFILE = "readonly"
@@ -91,6 +92,8 @@ class UserConfig(BaseModel):
     max_cost_usd: float | None = None
     databases: dict[str, str] = Field(default_factory=dict)
     passthrough_env: list[str] = Field(default_factory=list)
+    #: `[prices."model-id"]`: USD per million tokens for models the built-in table lacks.
+    prices: dict[str, Price] = Field(default_factory=dict)
 
 
 def load_toml_model(path: Path, model: type[BaseModel], *, section: str | None = None) -> Any:
@@ -124,6 +127,14 @@ def _explain(path: Path, model: type[BaseModel], exc: ValidationError, section: 
 
 
 def load_user_config() -> UserConfig:
+    """`$RHO_AGENT_HOME/config.toml` if it exists, or the file `RHO_AGENT_CONFIG` names (the CLI's
+    `--config FILE` sets it), which must exist."""
+    chosen = os.environ.get("RHO_AGENT_CONFIG")
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (--config / RHO_AGENT_CONFIG).")
+        return load_toml_model(path, UserConfig)
     path = home_dir() / "config.toml"
     if not path.exists():
         return UserConfig()

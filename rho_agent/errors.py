@@ -8,7 +8,8 @@
      ├─ RunError                  the run could not finish (exit 1)
      │   ├─ ModelError            the model API failed for good (after retries)
      │   ├─ SandboxError          the remote workspace failed (create, exec, transfer)
-     │   └─ SetupError            a setup command exited non-zero (exit 4)
+     │   ├─ SetupError            a setup command exited non-zero (exit 4)
+     │   └─ DownloadError         the run finished, its result could not be copied out (exit 6)
      └─ CancelledRun              the run was cancelled by the user (exit 130)
 
 Tool failures are not exceptions at this level: a tool that fails returns an error
@@ -57,9 +58,16 @@ class SandboxError(RunError):
 
 
 class SetupError(RunError):
-    """A setup command failed; the agent did not start."""
+    """A setup command failed; the run stopped before any tool ran in the sandbox."""
 
     exit_code = 4
+
+
+class DownloadError(RunError):
+    """`--download REMOTE:LOCAL` after a run: REMOTE could not be copied out (missing, or
+    the copy failed). The run itself finished; only its result is not where it was asked."""
+
+    exit_code = 6
 
 
 class CancelledRun(RhoError):

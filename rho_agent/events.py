@@ -65,6 +65,8 @@ class ToolCallFinished(_Event):
     output: str
     is_error: bool
     duration_s: float
+    #: The profile refused the call; a `ToolDenied` with the reason follows.
+    denied: bool = False
 
 
 class ToolDenied(_Event):
@@ -93,10 +95,14 @@ class ModelCall(_Event):
     usage: Usage
     cost_usd: float
     duration_s: float
+    #: The model's price is unknown: `cost_usd` is at the fallback price (see `Price`).
+    cost_estimated: bool = False
 
 
 class ModelRetry(_Event):
-    """A call failed in a way worth retrying; output streamed since the call began is void."""
+    """A call failed in a way worth retrying; output streamed since the call began is void.
+
+    `attempt` is how many requests this call has made; `delay_s` the wait before the next."""
 
     type: Literal["model_retry"] = "model_retry"
     attempt: int
@@ -119,6 +125,7 @@ class RunFinished(_Event):
     cost_usd: float
     turns: int
     error: str | None = None
+    cost_estimated: bool = False
 
 
 Event = Annotated[

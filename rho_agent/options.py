@@ -34,6 +34,10 @@ class Option:
             raise ValueError(f"Option name {self.name!r} is not a Python identifier")
         if self.type not in (str, int, float, bool):
             raise ValueError(f"Option {self.name!r}: type must be str, int, float or bool")
+        if self.short is not None and not (
+            len(self.short) == 2 and self.short[0] == "-" and self.short[1].isalpha()
+        ):
+            raise ValueError(f"Option {self.name!r}: short must be a dash and a letter, e.g. '-m'")
 
     @property
     def flag(self) -> str:

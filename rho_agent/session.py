@@ -122,6 +122,7 @@ class Session:
                 passthrough_env=self.agent.passthrough_env,
                 notify=self._notice,
                 confinement=self.agent.profile.confinement(),
+                profile=self.agent.profile.name,
             )
         )
         # Preparing the model (importing its SDK takes about a second) happens after the

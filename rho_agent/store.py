@@ -1,8 +1,14 @@
-"""Session directories: `<home>/sessions/<id>/{trace.jsonl, meta.json}`; listing and resume."""
+"""Session directories: `<home>/sessions/<id>/{trace.jsonl, meta.json, live}`; listing and resume.
+
+`live` holds the pid of the process that has the session open: written with the trace's first
+line, removed when the session closes. A session whose `live` names a running process is
+running (`SessionDir.is_live()`); one left by a process that died is not.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -62,6 +68,28 @@ class SessionDir:
     def meta_path(self) -> Path:
         return self.path / "meta.json"
 
+    @property
+    def live_path(self) -> Path:
+        return self.path / "live"
+
+    def is_live(self) -> bool:
+        """Whether a running process on this machine has the session open."""
+        try:
+            pid = int(self.live_path.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid <= 0:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # alive, but another user's
+            return True
+        except OSError:
+            return False
+        return True
+
     def read_meta(self) -> dict[str, Any]:
         try:
             return json.loads(self.meta_path.read_text())
@@ -106,6 +134,7 @@ class TraceWriter:
         if self._file is None:
             self._directory.path.mkdir(parents=True, exist_ok=True)
             self._file = self._directory.trace_path.open("a", encoding="utf-8")
+            self._directory.live_path.write_text(f"{os.getpid()}\n")
         # Strings are redacted before they are JSON-escaped: the line stays valid JSON.
         data = self._redact.data(event.model_dump(mode="json"))
         self._file.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -115,6 +144,7 @@ class TraceWriter:
         self._closed = True
         if self._file is not None:
             self._file.close()
+            self._directory.live_path.unlink(missing_ok=True)
 
 
 @dataclass

@@ -122,8 +122,11 @@ class ToolCallRunner:
                 output=result.text,
                 is_error=result.is_error,
                 duration_s=round(time.monotonic() - started, 4),
+                denied=result.denied,
             )
         )
+        if result.denied:  # the profile refused it: the model reads the same error result
+            await self._emit(ToolDenied(id=call_id, name=name, reason=result.text))
         return tool_result(call_id, result.text, is_error=result.is_error)
 
 

@@ -171,8 +171,8 @@ async def test_faults_run_as_the_anthropic_model_handles_them(project: Path) -> 
         result = await session.run("go")
     model.assert_done()
     assert result.text == "fine" and result.turns == 1
-    # The SDK retries HTTP errors unseen; a broken stream is retried by the model, announced.
-    assert [e.type for e in events].count("model_retry") == 1
+    # One retry policy, the model's: the HTTP error and the broken stream are each announced.
+    assert [e.type for e in events].count("model_retry") == 2
 
     model = ScriptedModel([fault.unauthorized()])
     async with Session(scripted_agent(project, model), persist=False) as session:

@@ -7,7 +7,11 @@
 `close()` runs under `asyncio.shield`: a second Ctrl-C (a cancel of the closing task) does
 not interrupt the teardown, so the remote resource is still released; the cancellation is
 re-raised once it is done. A provisioning failure is kept in `failure` and raised by every
-later `ready()`.
+later `ready()` — from the moment it is known (`_fail`), not only once provisioning has
+cleaned up after it, so a run that ends meanwhile cannot report success.
+
+A primitive that has to wait for provisioning says so once (`wait_ready`): "Waiting for the
+sandbox (creating…)", where the phase is whatever `_provision` last set in `phase`.
 """
 
 from __future__ import annotations
@@ -28,8 +32,12 @@ class RemoteWorkspace(Workspace):
 
     def __init__(self, *, notify: Notify | None = None) -> None:
         self.failure: BaseException | None = None
+        #: What provisioning is doing now ("creating", "uploading", …), for the wait notice.
+        self.phase = "starting"
         self._notify_cb = notify
         self._task: asyncio.Task[None] | None = None
+        self._failed: asyncio.Future[None] | None = None  # done once `failure` is set
+        self._said_waiting = False
         self._closed = False
 
     @abstractmethod
@@ -44,6 +52,7 @@ class RemoteWorkspace(Workspace):
     def start(self) -> None:
         """Start provisioning in the background (it overlaps the first model call)."""
         if self._task is None:
+            self._failed = asyncio.get_running_loop().create_future()
             self._task = asyncio.ensure_future(self._run_provision())
 
     async def _run_provision(self) -> None:
@@ -52,8 +61,32 @@ class RemoteWorkspace(Workspace):
         except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:
-            self.failure = exc
+            if self.failure is None:
+                self._fail(exc)
             raise
+
+    def _fail(self, error: BaseException) -> None:
+        """Provisioning failed with `error`: every `ready()`, waiting or to come, raises it
+        now, while `_provision` may still be cleaning up."""
+        self.failure = error
+        if self._failed is not None and not self._failed.done():
+            self._failed.set_result(None)
+
+    async def wait_ready(self) -> None:
+        """`ready()` for a primitive: the first time it has to wait for provisioning, it says
+        so (a tool call would otherwise seem to hang)."""
+        task = self._task
+        waiting = (
+            task is not None
+            and not task.done()
+            and task is not asyncio.current_task()
+            and self.failure is None
+            and not self._closed
+        )
+        if waiting and not self._said_waiting:
+            self._said_waiting = True
+            await self._notify(f"Waiting for the sandbox ({self.phase}…)")
+        await self.ready()
 
     async def ready(self) -> None:
         if self._closed:
@@ -63,16 +96,16 @@ class RemoteWorkspace(Workspace):
         task = self._task
         if task is None or task is asyncio.current_task():
             return  # not started, or provisioning itself is calling
-        if not task.done():
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                if task.cancelled():
-                    raise SandboxError(_CLOSED_DURING_SETUP) from None
-                raise
-        elif task.cancelled():
+        if not task.done() and self.failure is None:
+            waits: set[asyncio.Future[None]] = {task}
+            if self._failed is not None:
+                waits.add(self._failed)
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if self.failure is not None:
+            raise self.failure
+        if task.cancelled():
             raise SandboxError(_CLOSED_DURING_SETUP)
-        elif (error := task.exception()) is not None:
+        if task.done() and (error := task.exception()) is not None:
             raise error
 
     async def close(self) -> None:
@@ -100,8 +133,11 @@ class RemoteWorkspace(Workspace):
         task = self._task
         try:
             if task is not None and not task.done():
-                task.cancel()
+                if self.failure is None:  # still making it: stop; a failed one is cleaning up
+                    task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+            elif task is not None and not task.cancelled():
+                task.exception()  # taken: a failure nobody awaited is not logged as lost
         finally:
             await self._teardown()
 

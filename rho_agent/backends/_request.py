@@ -20,6 +20,9 @@ class OpenRequest:
     notify: Notify | None = None
     #: What the profile lets every command do; the workspace has the OS enforce it.
     confinement: Confinement = UNCONFINED
+    #: The session's permission profile by name, for messages that say how to come back
+    #: (a kept sandbox's reattach command); None if the session does not say.
+    profile: str | None = None
 
 
 @runtime_checkable

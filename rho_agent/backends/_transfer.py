@@ -15,6 +15,7 @@ here, never the other way round.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import posixpath
 import secrets
@@ -23,6 +24,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,14 +96,28 @@ class PackReport:
     files: int = 0
     bytes: int = 0
     archive_bytes: int = 0
+    #: Members under the mappings (files, directories, links): 0 means nothing to send.
+    entries: int = 0
     secrets: list[str] = field(default_factory=list)
     gitignored: list[str] = field(default_factory=list)
     skipped_dirs: list[str] = field(default_factory=list)
 
+    @property
+    def empty(self) -> bool:
+        return self.entries == 0
+
     def summary(self, uploads: list[Upload]) -> str:
-        """One line: what is uploaded, what was skipped, and how to include it."""
+        """One line: what is uploaded (or that nothing is), what was skipped, and how to
+        include it."""
         where = ", ".join(u.remote for u in uploads)
-        line = f"Uploading {self.files:,} files ({_size(self.bytes)}, {_size(self.archive_bytes)} compressed) to {where}"
+        if self.empty:
+            sources = ", ".join(str(u.local) for u in uploads)
+            line = f"Nothing to upload from {sources} (no request sent)"
+        else:
+            line = (
+                f"Uploading {plural(self.files, 'file')}, {format_size(self.bytes)} "
+                f"({format_size(self.archive_bytes)} compressed), to {where}"
+            )
         self.secrets.sort()
         self.gitignored.sort()
         skipped = []
@@ -112,7 +128,7 @@ class PackReport:
         if self.skipped_dirs:
             skipped.append(f"directories {_few(sorted(set(self.skipped_dirs)))}")
         if not skipped:
-            return line
+            return line + "." if self.empty else line
         example = (self.secrets or self.gitignored or self.skipped_dirs)[0]
         dest = (
             posixpath.join(uploads[0].remote, example) if uploads[0].is_dir else uploads[0].remote
@@ -128,12 +144,22 @@ def _few(items: list[str], n: int = 4) -> str:
     return f"{shown}, +{len(items) - n} more" if len(items) > n else shown
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 file`, `12 files`, `1,204 files` (`many` for irregular plurals)."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def format_size(n: float) -> str:
+    """A size the one way every transfer message gives it: `512 B`, `9.8 KB`, `980 KB`,
+    `2.4 MB`, `1.1 GB` (1 KB = 1024 bytes; one decimal below 10, none above)."""
+    value, unit = float(n), "B"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if round(value, 1 if value < 10 else 0) < 1024 or unit == "TB":
+            break
+        value /= 1024
+    if unit == "B":
+        return f"{value:.0f} B"
+    return f"{value:.1f} {unit}" if value < 9.95 else f"{value:.0f} {unit}"
 
 
 def _walk(root: Path, report: PackReport) -> Iterator[tuple[Path, str]]:
@@ -197,6 +223,7 @@ def pack(uploads: list[Upload], out: Path, *, compresslevel: int = 1) -> PackRep
                     tar.add(path, arcname=arcname, recursive=False, filter=_tarinfo_filter)
                 except OSError as exc:
                     raise ConfigError(f"Cannot read {path} for upload: {exc.strerror}") from None
+                report.entries += 1
                 if stat.S_ISREG(st.st_mode):
                     report.files += 1
                     report.bytes += st.st_size
@@ -273,25 +300,72 @@ def prepare(uploads: list[Upload]) -> Packed:
         raise
 
 
+#: Extracting an upload may take this long at least, and longer the bigger it is (slow disks,
+#: many small files): seconds = max(floor, bytes / EXTRACT_BYTES_PER_SECOND + files / EXTRACT_FILES_PER_SECOND).
+EXTRACT_MIN_SECONDS = 60.0
+EXTRACT_BYTES_PER_SECOND = 5 * 1024 * 1024
+EXTRACT_FILES_PER_SECOND = 500
+
+
+def extract_timeout(report: PackReport) -> float:
+    """Seconds the extract command of an archive with this report may take."""
+    scaled = report.bytes / EXTRACT_BYTES_PER_SECOND + report.files / EXTRACT_FILES_PER_SECOND
+    return float(math.ceil(max(EXTRACT_MIN_SECONDS, scaled)))
+
+
 async def send(ws: Endpoint, packed: Packed, *, notify: Notify | None = None) -> PackReport:
-    """One transfer of the archive and one extract command; the local archive is removed."""
+    """One transfer of the archive and one extract command; the local archive is removed.
+    An archive with nothing in it is not sent at all (no request); the notice says so."""
     try:
         if notify:
             await notify(packed.report.summary(packed.uploads))
+        if packed.report.empty:
+            return packed.report
         remote = f"/tmp/.rho-upload-{secrets.token_hex(6)}.tar.gz"
         big = packed.report.archive_bytes >= PROGRESS_BYTES
         await ws.put_file(packed.archive, remote, notify=notify if big else None)
-        result = await ws.exec(
-            extract_command(remote, packed.uploads), cwd="/", timeout=600, confined=False
-        )
-        if result.exit_code != 0:
-            raise SandboxError(
-                f"Unpacking the upload in the sandbox failed (exit {result.exit_code}): "
-                f"{result.output.strip()[-500:] or 'no output'}"
-            )
+        await _extract(ws, remote, packed)
         return packed.report
     finally:
         packed.discard()
+
+
+async def _extract(ws: Endpoint, remote: str, packed: Packed) -> None:
+    """Run the extract command, bounded by `extract_timeout`; a failure or a hang says what
+    ran, on what, and for how long."""
+    report = packed.report
+    seconds = extract_timeout(report)
+    what = (
+        f"`tar -xzf {remote} -C /` (a {format_size(report.archive_bytes)} archive: "
+        f"{plural(report.files, 'file')}, {format_size(report.bytes)} unpacked, "
+        f"for {', '.join(u.remote for u in packed.uploads)})"
+    )
+    hung = (
+        f"Unpacking the upload in the sandbox hung: {what} did not finish within its limit "
+        f"of {seconds:g}s"
+    )
+    advice = (
+        "Is the sandbox's disk full or very slow? Upload less (.gitignore the bulk, or "
+        "--upload only what the agent needs)."
+    )
+    started = time.monotonic()
+    try:
+        result = await ws.exec(
+            extract_command(remote, packed.uploads), cwd="/", timeout=seconds, confined=False
+        )
+    except SandboxError as exc:
+        if time.monotonic() - started >= seconds:
+            raise SandboxError(f"{hung} (Daytona: {exc.message}). {advice}") from exc
+        raise SandboxError(
+            f"Unpacking the upload in the sandbox failed: {what}: {exc.message}"
+        ) from exc
+    if result.timed_out:
+        raise SandboxError(f"{hung} and was killed. {advice}")
+    if result.exit_code != 0:
+        raise SandboxError(
+            f"Unpacking the upload in the sandbox failed (exit {result.exit_code}): {what}: "
+            f"{result.output.strip()[-500:] or 'no output'}"
+        )
 
 
 async def upload(

@@ -6,12 +6,19 @@ import asyncio
 import inspect
 import signal
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import typer
 
-from rho_agent.cli.options import OutputFormat, parse_vars, read_system_prompt
-from rho_agent.errors import ConfigError
+from rho_agent.cli.options import (
+    OutputFormat,
+    check_output_file,
+    parse_vars,
+    read_system_prompt,
+    use_config_file,
+)
+from rho_agent.errors import ConfigError, DownloadError
 from rho_agent.options import Option
 
 # Exit codes by run status (user errors use RhoError.exit_code: 2 config, 3 missing key, 4 setup).
@@ -35,12 +42,37 @@ CLI_OPTIONS = (
         multiple=True,
         metavar="KEY=VALUE",
     ),
-    Option("resume", "Continue a stored session.", metavar="latest|ID"),
+    Option("resume", "Continue a stored session.", metavar="latest|ID", short="-r"),
+    Option(
+        "print",
+        "One-shot: print only the final answer when the run ends (no streaming; progress on "
+        "stderr). Needs PROMPT or piped input.",
+        type=bool,
+        short="-p",
+    ),
+    Option(
+        "output",
+        "Write the final answer (with --output-format json, the JSON; jsonl, the events) to FILE "
+        "instead of stdout; progress stays on stderr.",
+        metavar="FILE",
+        short="-o",
+    ),
+    Option(
+        "config",
+        "Read the user config from FILE instead of ~/.rho-agent/config.toml (same keys). "
+        "[env: RHO_AGENT_CONFIG]",
+        metavar="FILE",
+    ),
 )
 
 
 def main(**values: Any) -> None:
-    """Run the agent: one-shot with PROMPT, interactive without."""
+    """Run the agent: one-shot with PROMPT, interactive without.
+
+    Piped input is part of the prompt, as with `llm`: `git diff | rho-agent main "review this"`
+    sends the piped text, a space, then PROMPT; piped input alone is the prompt. Short flags:
+    -m model, -C working dir, -y yes, -r resume, -p print, -o output.
+    """
     from rho_agent.backends import parse_upload
     from rho_agent.frontend import build_agent, split, takes_uploads
 
@@ -48,9 +80,16 @@ def main(**values: Any) -> None:
     output_format: OutputFormat = values.pop("output_format")
     resume: str | None = values.pop("resume")
     system_prompt: str | None = values.pop("system_prompt")
+    print_only: bool = values.pop("print")
+    output = check_output_file(values.pop("output"))
+    use_config_file(values.pop("config"))
     config: dict[str, Any] = {"prompt_vars": parse_vars(values.pop("var") or [])}
     if system_prompt:
         config["system_prompt"] = read_system_prompt(system_prompt)
+    prompt = _with_stdin(prompt)
+    if prompt is None and (print_only or output is not None):
+        flag = "-p/--print" if print_only else "--output"
+        raise ConfigError(f"{flag} is for one-shot runs: pass PROMPT, or pipe one in.")
     agent = build_agent(values, **config)
     run = split(values).run
     downloads = _parse_downloads(run.get("download", []))
@@ -62,22 +101,13 @@ def main(**values: Any) -> None:
         )  # LOCAL must exist: fail before starting
 
     if prompt is None:
-        if not sys.stdin.isatty():
-            piped = sys.stdin.read().strip()
-            if not piped:
-                raise ConfigError(
-                    "No prompt given and stdin is not a terminal: pass PROMPT, or pipe one in."
-                )
-            prompt = piped
-        else:
-            from rho_agent.cli.repl import run_repl
+        from rho_agent.cli.repl import run_repl
 
-            if downloads:
-                raise ConfigError(
-                    "--download is for one-shot runs; in an interactive session use /download REMOTE LOCAL."
-                )
-            raise typer.Exit(asyncio.run(run_repl(agent, resume=resume, uploads=uploads)))
-    assert prompt is not None
+        if downloads:
+            raise ConfigError(
+                "--download is for one-shot runs; in an interactive session use /download REMOTE LOCAL."
+            )
+        raise typer.Exit(asyncio.run(run_repl(agent, resume=resume, uploads=uploads)))
     raise typer.Exit(
         _run_one_shot(
             agent,
@@ -86,8 +116,31 @@ def main(**values: Any) -> None:
             output_format=output_format,
             uploads=uploads,
             downloads=downloads,
+            print_only=print_only,
+            output=output,
         )
     )
+
+
+def _with_stdin(prompt: str | None) -> str | None:
+    """PROMPT combined with piped input; None (the REPL) when there is neither.
+
+    With PROMPT the rule is llm's (simonw/llm, llm/cli.py, `prompt` command, `read_prompt()`):
+    when stdin is not a terminal it is read whole, unstripped, and comes first; PROMPT follows
+    after one space. Piped input alone is the prompt, stripped (as before). A prompt that is
+    empty or only whitespace is refused before any request.
+    """
+    piped = "" if sys.stdin.isatty() else sys.stdin.read()
+    if prompt is None and sys.stdin.isatty():
+        return None
+    combined = " ".join(part for part in (piped, prompt) if part) if prompt else piped.strip()
+    if not combined.strip():
+        if prompt is None:
+            raise ConfigError(
+                "No prompt given and stdin is not a terminal: pass PROMPT, or pipe one in."
+            )
+        raise ConfigError("The prompt is empty: say what the agent should do.")
+    return combined
 
 
 def _signature() -> inspect.Signature:
@@ -151,8 +204,9 @@ async def _download_all(session: Any, downloads: list[tuple[str, str, Any]]) -> 
         try:
             path = await session.download(remote, local)
         except FileNotFoundError:
-            raise ConfigError(
-                f"--download {spec}: {remote} does not exist in the sandbox."
+            raise DownloadError(
+                f"--download {spec}: {remote} does not exist in the workspace "
+                "(the run itself finished)."
             ) from None
         sys.stderr.write(f"Downloaded {remote} → {path}\n")
 
@@ -165,6 +219,8 @@ def _run_one_shot(
     output_format: OutputFormat,
     uploads: list[str] | None = None,
     downloads: list[Any] | None = None,
+    print_only: bool = False,
+    output: Path | None = None,
 ) -> int:
     from rho_agent.cli.render import JsonlRenderer, QuietRenderer, TextRenderer, result_json
     from rho_agent.frontend import upload_specs
@@ -173,11 +229,14 @@ def _run_one_shot(
 
     # Secrets are hidden in every format; variables passed to tools on purpose are secrets too.
     redactor = default_redactor(agent.passthrough_env)
-    renderer = {
-        OutputFormat.text: TextRenderer,
-        OutputFormat.jsonl: JsonlRenderer,
-        OutputFormat.json: QuietRenderer,
-    }[output_format](redactor=redactor)
+    out: TextIO = sys.stdout if output is None else output.open("w", encoding="utf-8")
+    renderer: Any
+    if output_format is OutputFormat.jsonl:
+        renderer = JsonlRenderer(out=out, redactor=redactor)
+    elif output_format is OutputFormat.text and not print_only and output is None:
+        renderer = TextRenderer(redactor=redactor)
+    else:  # the answer (or the JSON) is written when the run ends
+        renderer = QuietRenderer(redactor=redactor)
 
     async def go() -> int:
         asks = sys.stdin.isatty() and not agent.config.auto_approve
@@ -194,9 +253,12 @@ def _run_one_shot(
             if downloads and failure is None and result.status != "cancelled":
                 await _download_all(session, downloads)
         if output_format is OutputFormat.json:
-            print(result_json(result, redactor))
-        elif output_format is OutputFormat.text and result.text and not result.text.endswith("\n"):
-            print()
+            out.write(result_json(result, redactor) + "\n")
+        elif isinstance(renderer, QuietRenderer):  # text with --print or --output
+            answer = redactor(result.text or "")
+            out.write(answer if not answer or answer.endswith("\n") else answer + "\n")
+        elif isinstance(renderer, TextRenderer):
+            renderer.end_line()
         if failure is not None:
             return getattr(failure, "exit_code", 1)
         return EXIT_CODES.get(result.status, 1)
@@ -206,6 +268,9 @@ def _run_one_shot(
     except asyncio.CancelledError:
         sys.stderr.write("Cancelled.\n")
         return 130
+    finally:
+        if out is not sys.stdout:
+            out.close()
 
 
 def _tty_approver(redactor: Any) -> Any:

@@ -16,10 +16,15 @@ Enter sends; Alt-Enter (or Esc then Enter) adds a new line. Ctrl-C cancels a run
   /help              this text
   /cost              tokens and cost of this session so far
   /clear             forget the conversation (keeps the session and its cost)
-  /resume [ID]       continue a stored session (default: the latest)
+  /resume [ID]       continue a stored session (default: the latest one before this one)
   /download REMOTE LOCAL   copy a file or directory out of the workspace (e.g. the sandbox)
-  /exit              leave
+  /exit              leave (so do exit, quit and Ctrl-D)
+A line that starts with a path (/etc/hosts …) is sent as a prompt, not read as a command.
+At an approval question, Enter or Ctrl-D declines the call and Ctrl-C cancels the turn.
 """
+
+COMMANDS = ("/help", "/cost", "/clear", "/resume", "/download", "/exit", "/quit")
+EXIT_WORDS = ("exit", "quit")  # typed alone, as in Python's REPL: leave, do not ask the model
 
 
 async def run_repl(
@@ -42,12 +47,24 @@ async def run_repl(
         history=FileHistory(str(home_dir() / "history")), key_bindings=bindings
     )
 
+    # Calls run concurrently (a group of read-only ones) may each need approval: one question
+    # at a time, since a prompt_toolkit session can show only one prompt.
+    approval_lock = asyncio.Lock()
+
     async def approve(name: str, tool_input: dict[str, Any]) -> bool:
         from rho_agent.cli.render import summarize_call
 
-        answer = await prompt_session.prompt_async(
-            f"  ? approve {summarize_call(name, tool_input, 200)} [y/N] "
-        )
+        async with approval_lock:
+            try:
+                answer = await prompt_session.prompt_async(
+                    f"  ? approve {summarize_call(name, tool_input, 200)} [y/N] "
+                )
+            except EOFError:  # Ctrl-D: no
+                return False
+            except KeyboardInterrupt:  # Ctrl-C: cancel the turn, as while a tool runs
+                session.cancel()  # this very task (or the one gathering it): lands at the next
+                await asyncio.sleep(0)  # await, here, before any other call or model request
+                return False
         return answer.strip().lower() in ("y", "yes")
 
     renderer = TextRenderer()
@@ -75,10 +92,12 @@ async def run_repl(
             except EOFError:
                 break
             line = line.strip()
-            if not line:
+            if not line:  # never send an empty prompt
                 continue
-            if line.startswith("/"):
-                command, _, arg = line.partition(" ")
+            if line.lower() in EXIT_WORDS:
+                break
+            command, _, arg = line.partition(" ")
+            if _is_command(command):
                 if command in ("/exit", "/quit"):
                     break
                 session = await _command(command, arg.strip(), session, agent, renderer)
@@ -92,7 +111,17 @@ async def run_repl(
                 loop.remove_signal_handler(signal.SIGINT)
     finally:
         await session.close()
+        if session.history:
+            sys.stderr.write(
+                f"Session {session.id} is stored; continue it with "
+                f"`rho-agent main --resume {session.id}` (or /resume in the REPL).\n"
+            )
     return 0
+
+
+def _is_command(word: str) -> bool:
+    """`/help` is a command; `/etc/hosts` (a path typed first) is the start of a prompt."""
+    return word.startswith("/") and "/" not in word[1:]
 
 
 async def _command(command: str, arg: str, session: Any, agent: Any, renderer: Any) -> Any:
@@ -102,6 +131,9 @@ async def _command(command: str, arg: str, session: Any, agent: Any, renderer: A
     if command == "/help":
         sys.stderr.write(HELP)
     elif command == "/cost":
+        if not session.turns:
+            sys.stderr.write(f"session {session.id}: no turns yet · $0.0000\n")
+            return session
         summary = RunFinished(
             status="completed",
             text="",
@@ -117,9 +149,17 @@ async def _command(command: str, arg: str, session: Any, agent: Any, renderer: A
         await _download(session, arg)
     elif command == "/resume":
         try:
-            resumed = Session(
-                agent, resume=arg or "latest", on_event=renderer, approver=session.approver
-            )
+            target = _resume_target(arg, session)
+            if target is None:
+                sys.stderr.write(
+                    f"No other stored session with messages to resume (this is session "
+                    f"{session.id}). See `rho-agent sessions list`.\n"
+                )
+                return session
+            if target == session.id:
+                sys.stderr.write(f"Already in session {session.id}.\n")
+                return session
+            resumed = Session(agent, resume=target, on_event=renderer, approver=session.approver)
         except RhoError as exc:
             sys.stderr.write(f"Error: {exc.message}\n")
             return session
@@ -128,8 +168,25 @@ async def _command(command: str, arg: str, session: Any, agent: Any, renderer: A
         sys.stderr.write(f"Resumed session {resumed.id} ({len(resumed.history)} messages).\n")
         return resumed
     else:
-        sys.stderr.write(f"Unknown command {command}. Type /help.\n")
+        import difflib
+
+        close = difflib.get_close_matches(command, COMMANDS, n=1)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        sys.stderr.write(f"Unknown command {command}.{hint} Type /help.\n")
     return session
+
+
+def _resume_target(arg: str, current: Any) -> str | None:
+    """The id `/resume ARG` means. Without ARG: the newest stored session other than the
+    current one that has messages (the current one is stored as soon as it starts)."""
+    from rho_agent.store import find_session, list_sessions, restore
+
+    if arg:
+        return find_session(arg).id
+    for stored in list_sessions():
+        if stored.id != current.id and restore(stored).history:
+            return stored.id
+    return None
 
 
 async def _download(session: Any, arg: str) -> None:

@@ -97,11 +97,11 @@ async def _client() -> Any:
 
 
 async def _list(*, all_users: bool) -> list[Any]:
+    client = await _client()  # first: without the SDK, one sentence with the pip line
     from daytona import ListSandboxesQuery
 
     from rho_agent.backends.daytona import LABEL, user_label
 
-    client = await _client()
     try:
         labels = {LABEL: "1"} if all_users else {LABEL: "1", f"{LABEL}-user": user_label()}
         found = [box async for box in client.list(ListSandboxesQuery(labels=labels))]
@@ -115,11 +115,11 @@ async def _list(*, all_users: bool) -> list[Any]:
 
 
 async def _delete(ids: list[str]) -> None:
+    client = await _client()  # first: without the SDK, one sentence with the pip line
     from daytona.common.errors import DaytonaError, DaytonaNotFoundError
 
     from rho_agent.backends.daytona import LABEL
 
-    client = await _client()
     failed = []
     try:
         for sandbox_id in ids:
@@ -144,23 +144,35 @@ async def _delete(ids: list[str]) -> None:
         await client.close()
     if failed:
         raise SandboxError(
-            f"{len(failed)} of {len(ids)} sandbox(es) not deleted: {', '.join(failed)}"
+            f"{len(failed)} of {_plural(len(ids), 'sandbox', 'sandboxes')} not deleted: "
+            f"{', '.join(failed)}"
         )
 
 
 async def _cleanup(age: float, *, all_users: bool, include_kept: bool, dry_run: bool) -> None:
+    now = dt.datetime.now(dt.UTC)
+    old = [
+        b for b in await _list(all_users=all_users) if (now - _created(b)).total_seconds() >= age
+    ]
     from daytona.common.errors import DaytonaError, DaytonaNotFoundError
 
-    now = dt.datetime.now(dt.UTC)
-    boxes = [
-        b
-        for b in await _list(all_users=all_users)
-        if (now - _created(b)).total_seconds() >= age
-        and (include_kept or not (b.labels or {}).get("rho-agent-keep"))
-    ]
+    kept = [b for b in old if (b.labels or {}).get("rho-agent-keep")]
+    kept_ids = {b.id for b in kept}
+    boxes = old if include_kept else [b for b in old if b.id not in kept_ids]
+    skipped = (
+        ""
+        if include_kept or not kept
+        else f"skipped {_plural(len(kept), 'kept sandbox', 'kept sandboxes')} "
+        f"({', '.join(b.id for b in kept[:3])}{', ...' if len(kept) > 3 else ''}); "
+        "add --include-kept to delete them too"
+    )
     if not boxes:
-        typer.echo("Nothing to clean up.", err=True)
+        typer.echo(
+            f"Nothing to clean up; {skipped}." if skipped else "Nothing to clean up.", err=True
+        )
         return
+    if skipped:
+        typer.echo(skipped[0].upper() + skipped[1:] + ".", err=True)
     client: Any = await _client() if not dry_run else None
     deleted = 0
     try:
@@ -180,7 +192,11 @@ async def _cleanup(age: float, *, all_users: bool, include_kept: bool, dry_run: 
         if client is not None:
             await client.close()
     if not dry_run:
-        typer.echo(f"Deleted {deleted} of {len(boxes)} sandbox(es).", err=True)
+        typer.echo(f"Deleted {deleted} of {_plural(len(boxes), 'sandbox', 'sandboxes')}.", err=True)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _state(box: Any) -> str:

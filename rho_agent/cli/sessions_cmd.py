@@ -33,7 +33,7 @@ def _redacted_line(line: str, redact: Redactor) -> str:
 
 @app.command("list")
 def list_(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20) -> None:
-    """Stored sessions, newest first."""
+    """Stored sessions, newest first; `running` for one a live process has open."""
     from rho_agent.redact import default_redactor
     from rho_agent.store import list_sessions
 
@@ -45,7 +45,8 @@ def list_(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 
     for s in sessions:
         m = s.read_meta()
         cost = m.get("cost_usd") or 0.0
-        title, status = redact(m.get("title", ""))[:60], m.get("status") or "-"
+        title = redact(m.get("title", ""))[:60]
+        status = "running" if s.is_live() else m.get("status") or "-"
         typer.echo(f"{s.id}  {_when(m.get('updated'))}  {status:<10} ${cost:.4f}  {title}")
 
 

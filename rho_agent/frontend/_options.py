@@ -39,8 +39,8 @@ def agent_options() -> tuple[Option, ...]:
             f"Where tools run: {_one_of(backend_names())}. "
             "[env: RHO_AGENT_BACKEND; default: local]",
         ),
-        Option("model", f"Model id. [env: RHO_AGENT_MODEL; default: {DEFAULT_MODEL}]"),
-        Option("working_dir", "Working directory for the tools."),
+        Option("model", f"Model id. [env: RHO_AGENT_MODEL; default: {DEFAULT_MODEL}]", short="-m"),
+        Option("working_dir", "Working directory for the tools.", short="-C"),
         Option("yes", "Approve every call the profile would ask about.", type=bool, short="-y"),
         Option("max_turns", "Stop after this many model turns.", type=int, minimum=1),
         Option("max_cost", "Stop when the run has cost this many USD.", type=float, minimum=0.0001),

@@ -60,6 +60,7 @@ class RunState:
         self.finished_at: float | None = None
         self.text = ""  # streamed assistant text, all turns
         self._call_start = 0  # where the current model call's text began (a retry voids it)
+        self.voided = ""  # the text the last retry voided
         self.tools: dict[str, ToolLine] = {}
         self.log: list[ToolLine | str] = []  # tool lines and notices, in order
         self.usage = Usage()
@@ -88,6 +89,9 @@ class RunState:
         elif isinstance(event, TextDelta):
             self.text += event.text
         elif isinstance(event, ModelRetry):
+            # What the failed attempt streamed is void; `voided` keeps it for renderers that
+            # already showed it (the terminal cannot unprint).
+            self.voided = self.text[self._call_start :]
             self.text = self.text[: self._call_start]
             self.log.append(
                 f"· model call failed ({event.error}); retrying in {event.delay_s:.1f}s"

@@ -7,6 +7,14 @@ from __future__ import annotations
 
 from rho_agent.model.base import Model, StreamCallbacks, TurnResult
 from rho_agent.model.client import AnthropicModel
-from rho_agent.model.usage import DEFAULT_MODEL, Usage
+from rho_agent.model.usage import DEFAULT_MODEL, Price, Usage
 
-__all__ = ["DEFAULT_MODEL", "AnthropicModel", "Model", "StreamCallbacks", "TurnResult", "Usage"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "AnthropicModel",
+    "Model",
+    "Price",
+    "StreamCallbacks",
+    "TurnResult",
+    "Usage",
+]

@@ -53,7 +53,8 @@ class Model(Protocol):
     - `close()`: release connections; a later `turn` may open them again.
 
     A model may also have `async def prepare(self) -> None`, awaited once when a session
-    starts (the Anthropic model imports its SDK there, off the event loop).
+    starts (the Anthropic model imports its SDK there, off the event loop), and a `price`
+    (a `Price`, or None) that wins over the price table and config.toml.
     """
 
     @property

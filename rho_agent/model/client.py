@@ -1,9 +1,11 @@
 """The Anthropic model: one streamed Messages API call per turn, with retries and caching.
 
-The SDK retries HTTP errors that arrive before a stream starts (429, 5xx, connection
-errors). It never retries a stream that fails midway (an `error` event, a dropped
-connection), so `AnthropicModel.turn` retries the whole turn itself, with backoff, and
-tells the caller through `on_retry` that output streamed so far is void.
+One retry policy, ours: the SDK client is made with `max_retries=0`, and `AnthropicModel.turn`
+retries every failure worth another try itself (429, 408, 409, 5xx and connection errors
+before the stream starts; an `error` event or a dropped connection midway, which the SDK
+never retries). Each retry is announced through `on_retry` with its delay (the server's
+`retry-after` when it gives one, else exponential backoff), so the user sees every wait, and
+the attempt count in an error is the number of HTTP requests made.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from rho_agent.errors import MissingCredentialsError, ModelError
 from rho_agent.model.base import StreamCallbacks, TurnResult
-from rho_agent.model.usage import Usage
+from rho_agent.model.usage import Price, Usage
 
 # Error types (the API's `error.type`) worth another try when they arrive mid-stream.
 _RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
@@ -38,12 +40,13 @@ class AnthropicModel:
     api_key: str | None = None
     base_url: str | None = None
     max_tokens: int = 32_000
-    #: SDK-level retries of failed HTTP requests (before a stream starts).
-    http_retries: int = 4
-    #: Our retries of a turn whose stream broke midway.
-    turn_retries: int = 4
+    #: Retries of a failed call, HTTP error or broken stream alike: a turn makes at most
+    #: `max_retries + 1` requests. The SDK does not retry on its own.
+    max_retries: int = 4
     backoff_base_s: float = 0.5
     timeout_s: float = 600.0
+    #: The model's price, if the table and config.toml should not be asked (see `Price`).
+    price: Price | None = None
     _client: Any = field(default=None, init=False, repr=False)
 
     @property
@@ -76,7 +79,7 @@ class AnthropicModel:
             self._client = anthropic.AsyncAnthropic(
                 api_key=key,
                 base_url=self.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
-                max_retries=self.http_retries,
+                max_retries=0,  # we retry, announced (see the module docstring)
                 timeout=self.timeout_s,
             )
         return self._client
@@ -124,13 +127,15 @@ class AnthropicModel:
                 anthropic.APIConnectionError,
                 httpx2.TransportError,
             ) as exc:
-                if not _worth_retrying(exc) or attempt > self.turn_retries:
+                if not _worth_retrying(exc) or attempt > self.max_retries:
                     raise ModelError(
                         f"The model API call failed after {attempt} attempt(s): {_describe(exc)}"
                     ) from exc
-                delay = min(self.backoff_base_s * 2 ** (attempt - 1), 8.0) * (
-                    1 - 0.25 * random.random()
-                )
+                delay = _retry_after(exc)
+                if delay is None:
+                    delay = min(self.backoff_base_s * 2 ** (attempt - 1), 8.0) * (
+                        1 - 0.25 * random.random()
+                    )
                 if cb.on_retry:
                     await cb.on_retry(attempt, _describe(exc), delay)
                 await asyncio.sleep(delay)
@@ -213,6 +218,10 @@ def build_request(
 def _worth_retrying(exc: Exception) -> bool:
     import anthropic
 
+    response = getattr(exc, "response", None)
+    should = response.headers.get("x-should-retry") if response is not None else None
+    if should in ("true", "false"):  # the server says; the SDK obeys it too
+        return should == "true"
     if isinstance(exc, anthropic.APIStatusError):
         if exc.status_code == 200:  # an `error` event inside a stream that had started
             return (
@@ -221,6 +230,21 @@ def _worth_retrying(exc: Exception) -> bool:
             )
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
     return True  # connection errors, timeouts, dropped streams
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """Seconds the server asked us to wait (`retry-after-ms`, `retry-after`), up to a minute."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            seconds = float(response.headers.get(header, "")) * scale
+        except ValueError:
+            continue
+        if 0 < seconds <= 60:
+            return seconds
+    return None
 
 
 def _body_type(exc: Any) -> str | None:

@@ -336,15 +336,20 @@ def _end_sessions_on_exit(change: dict[str, Any]) -> None:
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    from rho_agent.notebook import completion
+
     magics = RhoMagics(ipython)
     ipython.register_magics(magics)
+    completion.install(ipython)
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
     ipython.observe(_end_sessions_on_exit, names="exit_now")
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    from rho_agent.notebook import completion
     from rho_agent.notebook.registry import reset_registry
 
+    completion.uninstall(ipython)
     magics = ipython.magics_manager.registry.get("RhoMagics")
     if magics is not None:
         try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from rho_agent.backends import backend_names
 from rho_agent.errors import ConfigError
+from rho_agent.frontend import escape_markdown
 from rho_agent.notebook.registry import DEFAULT_SESSION
 
 try:
@@ -92,7 +93,10 @@ class RunWidget(W.VBox):
                 message = getattr(exc, "message", None) or repr(exc)
                 _append(
                     self.answer,
-                    {"text/markdown": f"**Run failed:** {message}", "text/plain": message},
+                    {
+                        "text/markdown": f"**Run failed:** {escape_markdown(message)}",
+                        "text/plain": message,
+                    },
                 )
                 return
             self.cost_usd = result.cost_usd

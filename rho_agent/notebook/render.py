@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rho_agent.events import Event
-from rho_agent.frontend import RunState
+from rho_agent.frontend import RunState, escape_markdown
 
 #: Characters of streamed text and lines of tool log shown live; the rest is on disk.
 MAX_LIVE_TEXT = 3000
@@ -65,15 +65,23 @@ class RunView(RunState):
         return {"text/html": self.live_html(), "text/plain": self.plain()}
 
     def answer_markdown(self) -> str:
-        """The final answer; a failed run says why."""
+        """The final answer as Markdown that reads as written (no math, no HTML); a failed run
+        says why."""
         if self.status == "completed":
-            return self.answer or "_(no answer)_"
+            return escape_markdown(self.answer) if self.answer else "_(no answer)_"
+        reason = escape_markdown(self.error or self.status)
+        answer = escape_markdown(self.answer) + "\n\n" if self.answer else ""
+        return f"{answer}**Run {self.status}:** {reason}"
+
+    def answer_text(self) -> str:
+        """The final answer as plain text; a failed run says why."""
+        if self.status == "completed":
+            return self.answer or "(no answer)"
         reason = self.error or self.status
-        return (self.answer + "\n\n" if self.answer else "") + f"**Run {self.status}:** {reason}"
+        return (self.answer + "\n\n" if self.answer else "") + f"Run {self.status}: {reason}"
 
     def answer_bundle(self) -> Bundle:
-        markdown = self.answer_markdown()
-        return {"text/markdown": markdown, "text/plain": markdown}
+        return {"text/markdown": self.answer_markdown(), "text/plain": self.answer_text()}
 
     def log_bundle(self) -> Bundle:
         """A collapsible tool log with the status line as its summary."""

@@ -25,10 +25,10 @@ a `ModelError` that names the step, and `assert_done()` reports it.
 `ScriptedModel(function=fn)` answers every turn with `fn(messages, tools)` (a `reply(...)`)
 instead of a script.
 
-Faults run the way the Anthropic model handles them: a retryable HTTP error (429, 5xx) is
-retried silently as the SDK does, a broken stream (`stream_error`, `drop_connection`) is
-reported through `on_retry` and retried up to four times, any other error ends the run with a
-`ModelError`; `slow_first_byte(s, then)` waits, then answers with `then`.
+Faults run the way the Anthropic model handles them: a retryable HTTP error (429, 5xx) and a
+broken stream (`stream_error`, `drop_connection`) are reported through `on_retry` and retried,
+at most four retries a turn (`AnthropicModel.max_retries`); any other error ends the run with
+a `ModelError`; `slow_first_byte(s, then)` waits, then answers with `then`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from typing import Any
 from rho_agent.errors import ModelError
 from rho_agent.model.base import StreamCallbacks, TurnResult
 from rho_agent.model.client import build_request
-from rho_agent.model.usage import Usage
+from rho_agent.model.usage import FREE, Price, Usage
 
 from . import _sse
 from ._fake_script import (
@@ -61,16 +61,15 @@ __all__ = ["ScriptedModel"]
 
 ReplyFunction = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Reply]
 
-_SILENT_RETRIES = 20  # retryable HTTP errors in a row before a turn gives up
-_STREAM_RETRIES = 4  # AnthropicModel.turn_retries
+_RETRIES = 4  # AnthropicModel.max_retries
 _RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 
 
 class ScriptedModel:
     """A `Model` answering from `script` (or `function`), recording every request it gets.
 
-    `name` is the model id the agent reports and prices with; "scripted" has no price, so
-    costs are 0 unless you name a priced model (`name="claude-sonnet-5-5"`).
+    `name` is the model id the agent reports and prices with; "scripted" is free (`price`),
+    so costs are 0 unless you name a priced model (`name="claude-sonnet-5-5"`).
     """
 
     def __init__(
@@ -122,6 +121,11 @@ class ScriptedModel:
 
     # -- the Model protocol ------------------------------------------------------------------
 
+    @property
+    def price(self) -> Price | None:
+        """Free as "scripted"; under another name, priced as that model id would be."""
+        return FREE if self.name == "scripted" else None
+
     def check_credentials(self) -> None:
         """Nothing to check: a scripted model needs no key."""
 
@@ -140,7 +144,7 @@ class ScriptedModel:
         request = build_request(self.name, self.max_tokens, system, tools, messages)
         body = {**request, "stream": True}
         started = time.monotonic()
-        attempt = silent = 1
+        attempt = 1
         while True:
             taken = self._take(body)
             if self._function is not None:
@@ -154,15 +158,9 @@ class ScriptedModel:
                 described = f"{step.status} {step.error_type}: {step.message}"
                 if not _retryable(step.status):
                     raise ModelError(_refused(step))
-                if silent <= _SILENT_RETRIES:  # the SDK retries these itself, unseen
-                    silent += 1
-                    continue
-                raise ModelError(
-                    f"The model API call failed after {silent} attempt(s): {described}"
-                )
-            # A stream that broke midway, or a hung upstream: AnthropicModel retries the turn.
-            described = f"{step.error_type}: {step.message}" if step.message else step.label
-            if attempt > _STREAM_RETRIES or (
+            else:  # a stream that broke midway, or a hung upstream
+                described = f"{step.error_type}: {step.message}" if step.message else step.label
+            if attempt > _RETRIES or (
                 step.kind == "stream_error" and step.error_type not in _RETRYABLE_STREAM_ERRORS
             ):
                 raise ModelError(

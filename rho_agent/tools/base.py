@@ -62,6 +62,8 @@ class PermissionDenied(ToolError):
 class ToolResult:
     text: str
     is_error: bool = False
+    #: The profile refused the call (a `PermissionDenied`): the runner also emits `ToolDenied`.
+    denied: bool = False
 
 
 @dataclass
@@ -144,7 +146,8 @@ class Tool(ABC):
         return {"name": cls.name, "description": cls.description, "input_schema": schema}
 
     async def __call__(self, raw_input: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        """Validate the model's input, run, and turn ToolErrors into error results."""
+        """Validate the model's input, run, and turn ToolErrors into error results (a
+        `PermissionDenied` into a `denied` one)."""
         try:
             params = self.Params.model_validate(raw_input)
         except ValidationError as exc:
@@ -155,9 +158,11 @@ class Tool(ABC):
             return ToolResult(f"Invalid input for {self.name}: {problems}", is_error=True)
         try:
             result = await self.run(params, ctx)
+        except PermissionDenied as exc:
+            return ToolResult(truncate(str(exc)), is_error=True, denied=True)
         except (ToolError, SandboxUnavailable) as exc:
             return ToolResult(truncate(str(exc)), is_error=True)
-        return ToolResult(truncate(result.text), is_error=result.is_error)
+        return ToolResult(truncate(result.text), is_error=result.is_error, denied=result.denied)
 
     @abstractmethod
     async def run(self, params: Any, ctx: ToolContext) -> ToolResult: ...

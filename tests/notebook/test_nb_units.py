@@ -241,3 +241,38 @@ async def test_live_display_updates_at_most_ten_times_a_second() -> None:
     assert 3 <= len(updates) <= 11
     gaps = [b - a for a, b in itertools.pairwise(updates)]
     assert min(gaps) >= 0.09
+
+
+# ------------------------------------------------------------------ markdown
+
+
+def test_markdown_answers_escape_math_and_html_outside_code() -> None:
+    from rho_agent.frontend import escape_markdown
+
+    assert escape_markdown("from $120 to $144") == r"from \$120 to \$144"
+    assert escape_markdown("use a <div>, 3 < 4") == "use a &lt;div>, 3 < 4"
+    assert escape_markdown(r"TeX \(x\)") == r"TeX \\(x\\)"
+    code = "`a $x` and\n```sh\necho $HOME <in\n```\n$y"
+    assert escape_markdown(code) == "`a $x` and\n```sh\necho $HOME <in\n```\n\\$y"
+    assert escape_markdown(r"already \$5") == r"already \$5"
+
+
+def test_answer_and_stop_message_have_no_math() -> None:
+    from rho_agent.events import RunFinished
+    from rho_agent.model.usage import Usage
+
+    view = RunView("p")
+    view.on_event(
+        RunFinished(
+            status="max_cost",
+            text="Prices went from $120 to $144.",
+            usage=Usage(),
+            cost_usd=0.0006,
+            turns=1,
+            error="Stopped: cost $0.0006 reached the limit of $0.0005.",
+        )
+    )
+    bundle = view.answer_bundle()
+    assert "$120" not in bundle["text/markdown"].replace(r"\$", "")
+    assert r"\$0.0006" in bundle["text/markdown"] and r"\$120" in bundle["text/markdown"]
+    assert "from $120 to $144" in bundle["text/plain"]  # plain text stays as written

@@ -243,6 +243,7 @@ class DaytonaBackend:
             setup=tuple(self.setup),
             uv_version=self.uv_version,
             keep=self.keep,
+            profile=request.profile,
             auto_stop_interval=self.auto_stop_interval,
             auto_delete_interval=self.auto_delete_interval,
             create_timeout=self.create_timeout,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import shlex
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,7 +33,7 @@ from rho_agent.backends.daytona._errors import (
     status_of,
     transient,
 )
-from rho_agent.backends.daytona._plan import Plan, minutes
+from rho_agent.backends.daytona._plan import LABEL, Plan, minutes, user_label
 from rho_agent.errors import ConfigError, RhoError, SandboxError
 
 T = TypeVar("T")
@@ -136,16 +137,38 @@ class Lifecycle:
                 f"find sandbox {sandbox_id}", lambda: self.client.get(sandbox_id), idempotent=True
             )
         except SandboxNotFound as exc:
-            raise ConfigError(
-                f"--sandbox {sandbox_id}: no such sandbox (see: rho-agent sandboxes list)"
-            ) from exc
+            sandbox = await self._by_prefix(sandbox_id, exc)
         state = state_of(sandbox)
         if state in GONE_STATES:
             raise SandboxError(
-                f"Sandbox {sandbox_id} cannot be used: it is {state} ({sandbox.error_reason or 'no reason given'})."
+                f"Sandbox {sandbox.id} cannot be used: it is {state} ({sandbox.error_reason or 'no reason given'})."
             )
         self.sandbox = sandbox
         return sandbox
+
+    async def _by_prefix(self, prefix: str, not_found: Exception) -> Any:
+        """The one of your rho-agent sandboxes (those `rho-agent sandboxes list` shows) whose
+        id starts with `prefix`, like a git short hash; ConfigError if none or several do."""
+        from daytona import ListSandboxesQuery
+
+        labels = {LABEL: "1", f"{LABEL}-user": user_label()}
+
+        async def mine() -> list[Any]:
+            return [box async for box in self.client.list(ListSandboxesQuery(labels=labels))]
+
+        boxes = await self.call("list your rho-agent sandboxes", mine, idempotent=True)
+        matches = sorted((b for b in boxes if b.id.startswith(prefix)), key=lambda b: b.id)
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise ConfigError(
+                f"--sandbox {prefix}: no such sandbox, and no sandbox of yours starts with it "
+                "(see: rho-agent sandboxes list)"
+            ) from not_found
+        raise ConfigError(
+            f"--sandbox {prefix} is ambiguous: {len(matches)} of your sandboxes start with it: "
+            f"{', '.join(b.id for b in matches)}. Give more of the id."
+        ) from not_found
 
     async def create(self) -> None:
         from daytona import CreateSandboxFromImageParams, CreateSandboxFromSnapshotParams
@@ -189,6 +212,11 @@ class Lifecycle:
                     "Try again, or raise DaytonaBackend.create_timeout."
                 ) from exc
             except DaytonaError as exc:
+                if not transient(exc, True):
+                    # Said at once: a run that ends meanwhile must not report success. What
+                    # the request may have made (a sandbox in error state) is deleted by name
+                    # after (`discard_after_failure`), as `create_sent` is still set.
+                    raise SandboxError(self._create_problem(exc)) from exc
                 found = await self.find_by_name()
                 if (
                     found is not None
@@ -221,7 +249,7 @@ class Lifecycle:
                 "starts), or build a snapshot and set `snapshot = ...`."
             )
         if "entered error state" in str(exc.message) or "build" in str(exc.message).lower():
-            return f"The Daytona sandbox failed to start: {exc.message}. It was deleted."
+            return f"The Daytona sandbox failed to start: {exc.message}. It is being deleted."
         return f"Could not create the Daytona sandbox: {exc.message}"
 
     async def start_again(self) -> None:
@@ -244,8 +272,8 @@ class Lifecycle:
             if self.plan.keep:
                 if sandbox is not None:
                     await self._notify(
-                        f"Kept sandbox {sandbox.id}. Reattach: rho-agent main --backend daytona "
-                        f"--sandbox {sandbox.id} · delete: rho-agent sandboxes delete {sandbox.id}"
+                        f"Kept sandbox {sandbox.id}. Reattach: {self.reattach_command(sandbox.id)}"
+                        f" · delete: rho-agent sandboxes delete {sandbox.id}"
                     )
             elif sandbox is not None:
                 await self.delete(sandbox)
@@ -254,6 +282,18 @@ class Lifecycle:
         finally:
             if self.client is not None:
                 await self.client.close()
+
+    def reattach_command(self, sandbox_id: str) -> str:
+        """The command that comes back to this sandbox as this session saw it: the same
+        profile, and the working dir when it was chosen (else the sandbox's label gives it)."""
+        plan = self.plan
+        words = ["rho-agent", "main", "--backend", "daytona"]
+        if plan.profile:
+            words += ["--profile", plan.profile]
+        if plan.fixed_working_dir:
+            words += ["--working-dir", plan.working_dir]
+        words += ["--sandbox", sandbox_id]
+        return shlex.join(words)
 
     async def discard_after_failure(self) -> None:
         """After provisioning failed: delete what was created (unless keep), telling why

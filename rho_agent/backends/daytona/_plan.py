@@ -38,6 +38,8 @@ class Plan:
     setup: tuple[str, ...] = ()
     uv_version: str | None = None
     keep: bool = False
+    #: The session's profile by name (for the reattach command a kept sandbox prints).
+    profile: str | None = None
     auto_stop_interval: int = 1800
     auto_delete_interval: int = 3600
     create_timeout: float = 180.0

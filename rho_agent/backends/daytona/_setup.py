@@ -1,5 +1,8 @@
 """Setup commands (`DaytonaBackend.setup`, `uv_version`): run in the working dir of a new
-sandbox through one process session, their output streamed as notices while they run."""
+sandbox through one process session, their output streamed as notices while they run.
+
+A failure names the step (`setup 2/3`, `uv`), the command, its exit code and output tail,
+and what it did to the run: no tool ran; model calls made meanwhile are billed."""
 
 from __future__ import annotations
 
@@ -82,8 +85,9 @@ class SetupShell:
                 break
             if time.monotonic() > deadline:
                 raise SetupError(
-                    f"Setup command `{title}` did not finish within {plan.setup_timeout:g}s "
-                    f"(in {self.working_dir}).{_tail(logs)}"
+                    f"Sandbox setup failed at step {label}: `{title}` did not finish within "
+                    f"{plan.setup_timeout:g}s (in {self.working_dir}).{_tail(logs)}\n"
+                    f"{_what_happened(plan.keep)}"
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 1.0)
@@ -95,9 +99,9 @@ class SetupShell:
                 else "uv_version"
             )
             raise SetupError(
-                f"Setup command failed: `{title}` exited with code {code} (in {self.working_dir}).{_tail(logs)}\n"
-                f"The agent did not start{'' if plan.keep else ' and the sandbox was deleted'}. "
-                f"Fix the command ({where}) and run again."
+                f"Sandbox setup failed at step {label}: `{title}` exited with code {code} "
+                f"(in {self.working_dir}).{_tail(logs)}\n"
+                f"{_what_happened(plan.keep)} Fix the command ({where}) and run again."
             )
         await self._notify(f"[{label}] done in {time.monotonic() - started:.1f}s")
 
@@ -117,6 +121,16 @@ def uv_script(version: str | None) -> str:
         '&& UV_NO_MODIFY_PATH=1 sh "$t"; then :; '
         f"else python3 -m pip install --user --break-system-packages -q {q(pin)} || "
         f'python3 -m pip install --user -q {q(pin)}; fi; rm -f "$t"; uv --version'
+    )
+
+
+def _what_happened(keep: bool) -> str:
+    """What a setup failure did to the run, true whenever it happens: the model's first call
+    goes out alongside setup, so it may have been made (and billed) already."""
+    sandbox = "the sandbox was kept (--keep)" if keep else "the sandbox was deleted"
+    return (
+        f"The run stopped before any tool ran in the sandbox, and {sandbox}. Model calls "
+        "made meanwhile are billed and counted in the run's usage."
     )
 
 

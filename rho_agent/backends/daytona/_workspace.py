@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rho_agent.backends._remote import RemoteWorkspace
-from rho_agent.backends._transfer import Packed, prepare, send
+from rho_agent.backends._transfer import Packed, format_size, prepare, send
 from rho_agent.backends._types import ExecResult, Notify, NotRegularFileError
 from rho_agent.backends.daytona._errors import state_of, status_of
 from rho_agent.backends.daytona._lifecycle import Lifecycle
@@ -91,7 +91,7 @@ class DaytonaWorkspace(RemoteWorkspace):
 
     async def get_sandbox(self) -> Any:
         """The SDK's `AsyncSandbox` (waits for provisioning)."""
-        await self.ready()
+        await self.wait_ready()
         return self.sandbox
 
     async def _provision(self) -> None:
@@ -103,22 +103,27 @@ class DaytonaWorkspace(RemoteWorkspace):
         if plan.uploads:  # packed while the sandbox is being created
             packing = asyncio.ensure_future(asyncio.to_thread(prepare, plan.uploads))
         try:
+            self.phase = "creating"
             await life.connect()
             if life.sandbox is None:
                 await life.create()
             elif state_of(life.sandbox) != "started":
+                self.phase = "starting"
                 await self._notify(
                     f"Starting sandbox {life.sandbox.id} ({state_of(life.sandbox)})…"
                 )
                 await life.start_again()
             if packing is not None:
+                self.phase = "uploading"
                 await send(self, await packing, notify=self._notify)
+            self.phase = "making the working directory"
             await self._make_working_dir()
             shell = SetupShell(life, self.working_dir, self._notify)
-            if plan.needs_uv:
-                await shell.run("install uv", uv_script(plan.uv_version), label="uv")
-            for i, command in enumerate(plan.setup, 1):
-                await shell.run(command, command, label=f"setup {i}/{len(plan.setup)}")
+            steps = [("install uv", uv_script(plan.uv_version), "uv")] if plan.needs_uv else []
+            steps += [(c, c, f"setup {i}/{len(plan.setup)}") for i, c in enumerate(plan.setup, 1)]
+            for title, command, label in steps:
+                self.phase = "installing uv" if label == "uv" else f"running {label}"
+                await shell.run(title, command, label=label)
         except BaseException as exc:
             if packing is not None:  # a packed archive that was not sent is removed
                 packing.add_done_callback(_discard_packed)
@@ -129,7 +134,7 @@ class DaytonaWorkspace(RemoteWorkspace):
                 if isinstance(exc, RhoError)
                 else SandboxError(f"Setting up the sandbox failed: {exc}")
             )
-            self.failure = error
+            self._fail(error)  # known at once; deleting the sandbox comes after
             await life.discard_after_failure()
             if error is exc:
                 raise
@@ -163,7 +168,7 @@ class DaytonaWorkspace(RemoteWorkspace):
         timeout: float | None = None,
         confined: bool = True,
     ) -> ExecResult:
-        await self.ready()
+        await self.wait_ready()
         from daytona.common.errors import DaytonaProcessExecutionTimeoutError
 
         cwd = self.resolve(cwd) if cwd else self.working_dir
@@ -213,7 +218,7 @@ class DaytonaWorkspace(RemoteWorkspace):
             )
 
     async def read_bytes(self, path: str, *, limit: int | None = None) -> bytes:
-        await self.ready()
+        await self.wait_ready()
         path = self.resolve(path)
         seconds = math.ceil(self.plan.request_timeout)
         return await self.life.call(
@@ -278,7 +283,7 @@ class DaytonaWorkspace(RemoteWorkspace):
         return real if result.exit_code == 0 and real.startswith("/") else path
 
     async def write_bytes(self, path: str, data: bytes) -> None:
-        await self.ready()
+        await self.wait_ready()
         path = self.resolve(path)
         seconds = math.ceil(self.plan.request_timeout)
         await self.life.call(
@@ -289,7 +294,7 @@ class DaytonaWorkspace(RemoteWorkspace):
         )
 
     async def put_file(self, local: Path, path: str, *, notify: Notify | None = None) -> None:
-        await self.ready()
+        await self.wait_ready()
         size = local.stat().st_size
         seconds = math.ceil(max(self.plan.request_timeout, size / (512 * 1024)))
         fs = self.sandbox.fs
@@ -315,14 +320,14 @@ class DaytonaWorkspace(RemoteWorkspace):
                 if percent // 10 > shown[0]:
                     shown[0] = percent // 10
                     bar = "#" * (percent // 10) + "." * (10 - percent // 10)
-                    await notify(f"Uploading [{bar}] {percent:3d}% of {size / 1e6:.1f} MB")
+                    await notify(f"Uploading [{bar}] {percent:3d}% of {format_size(size)}")
 
             await fs.upload_file_stream(chunks(), path, timeout=seconds, on_progress=progress)
 
         await self.life.call(f"upload {local.name}", send, idempotent=True, timeout=seconds + 15)
 
     async def get_file(self, path: str, local: Path) -> None:
-        await self.ready()
+        await self.wait_ready()
         seconds = math.ceil(max(self.plan.request_timeout, 600))
         await self.life.call(
             f"download {path}",

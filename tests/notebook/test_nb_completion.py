@@ -1,0 +1,55 @@
+"""Tab completion of `%rho` / `%%rho` lines, through IPython's own completer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from IPython.core.completer import provisionalcompleter
+
+
+def complete(ip, text: str) -> list[str]:
+    with provisionalcompleter():
+        return sorted(c.text for c in ip.Completer.completions(text, len(text)))
+
+
+def test_subcommands_complete_instead_of_other_magics(ip) -> None:
+    assert complete(ip, "%rho st") == ["status"]  # not %store
+    assert "sandboxes" in complete(ip, "%rho ")
+
+
+def test_cell_options_and_their_values(ip) -> None:
+    assert complete(ip, "%%rho --ba") == ["--backend", "--background"]
+    assert {"local", "daytona"} <= set(complete(ip, "%%rho --backend "))
+    assert complete(ip, "%%rho --profile dev") == ["developer"]
+    assert complete(ip, "%rho config --pro") == ["--profile"]
+
+
+def test_session_names_include_this_kernels(ip, fake) -> None:
+    from rho_agent.testing import reply, text
+
+    fake.add(reply(text("hi")))
+    ip.run_cell_magic("rho", "--session analysis", "hello")
+    assert complete(ip, "%%rho --session an") == ["analysis"]
+
+
+def test_local_paths_for_uploads(ip, workdir: Path) -> None:
+    (workdir / "data").mkdir()
+    (workdir / "data.csv").write_text("x\n")
+    assert complete(ip, "%%rho --upload da") == ["data.csv", "data/"]
+    assert complete(ip, "%rho upload data.") == ["data.csv"]
+
+
+def test_other_lines_complete_as_before(ip) -> None:
+    ip.user_ns["rho_value"] = 1
+    assert "rho_value" in complete(ip, "rho_v")
+
+
+def test_a_longer_magic_name_is_not_ours(ip) -> None:
+    assert not any(c.startswith("--") for c in complete(ip, "%rhombus --"))
+    assert complete(ip, "%rho config --backend ") == complete(ip, "%%rho --backend ")
+
+
+def test_models_come_from_the_price_table(ip) -> None:
+    from rho_agent.model.usage import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL in complete(ip, "%%rho --model claude-")
