@@ -19,7 +19,7 @@ import time
 from rho_agent.backends import LocalWorkspace
 from rho_agent.permissions.profile import DEVELOPER, READONLY
 from rho_agent.sandbox import UNCONFINED, Confinement
-from rho_agent.sandbox.landlock import abi_version
+from rho_agent.sandbox._landlock import abi_version
 
 
 async def per_command(confinement: Confinement, runs: int, work: str) -> float:

@@ -29,11 +29,10 @@ from rho_agent.events import (
     TextDelta,
     ThinkingDelta,
 )
-from rho_agent.model.base import Model, StreamCallbacks, TurnResult
-from rho_agent.model.usage import Usage, unknown_price_notice
+from rho_agent.model import Model, StreamCallbacks, TurnResult, Usage, unknown_price_notice
 from rho_agent.store import append_message
 from rho_agent.tool_calls import ToolCallRunner, tool_result
-from rho_agent.tools.base import Approver, ToolContext
+from rho_agent.tools import Approver, ToolContext
 
 if TYPE_CHECKING:
     from rho_agent.agent import Agent
@@ -85,6 +84,15 @@ class Conversation(Protocol):
     status: str | None
 
 
+@dataclass(frozen=True)
+class CostLimit:
+    """A spending limit for one run, on top of the agent's `max_cost_usd` (the tighter wins):
+    e.g. what is left of a notebook kernel's budget. `name` ends the stop message."""
+
+    usd: float
+    name: str
+
+
 @dataclass
 class Stop:
     """The run ends with `status` (and `error`, if any)."""
@@ -124,8 +132,14 @@ class Loop:
         *,
         session_id: str,
         approver: Approver | None = None,
+        limit: CostLimit | None = None,
     ) -> None:
         self.agent = agent
+        own = agent.max_cost_usd
+        # The tighter of the agent's own limit and the one given for this run.
+        limits = [CostLimit(own, f"the limit of ${own:.4f}")] if own is not None else []
+        limits += [limit] if limit is not None else []
+        self.limit: CostLimit | None = min(limits, key=lambda x: x.usd) if limits else None
         self.model = model
         self.workspace = workspace
         self.conversation = conversation
@@ -185,10 +199,8 @@ class Loop:
             estimated = (
                 " (estimated: the model has no known price)" if agent.price.estimated else ""
             )
-            stop.error = (
-                f"Stopped: cost ${cost:.4f}{estimated} reached the limit of "
-                f"${agent.max_cost_usd:.4f}."
-            )
+            assert self.limit is not None  # max_cost is only ever the limit's doing
+            stop.error = f"Stopped: cost ${cost:.4f}{estimated} reached {self.limit.name}."
         elif stop.status == "max_turns":
             stop.error = f"Stopped: reached the limit of {agent.max_turns} turns."
         result = RunResult(
@@ -296,8 +308,7 @@ class Loop:
     # ------------------------------------------------------------ steps
 
     def over_limit(self, run: RunState) -> RunStatus | None:
-        limit = self.agent.max_cost_usd
-        if limit is not None and self.agent.price.cost(run.usage) >= limit:
+        if self.limit is not None and self.agent.price.cost(run.usage) >= self.limit.usd:
             return "max_cost"
         if run.turns >= self.agent.max_turns:
             return "max_turns"

@@ -11,8 +11,7 @@ from typing import Any
 from rho_agent import config as cfg
 from rho_agent.backends import Backend, resolve_backend
 from rho_agent.errors import ConfigError
-from rho_agent.model.base import Model
-from rho_agent.model.usage import DEFAULT_MODEL, Price, resolve_price
+from rho_agent.model import DEFAULT_MODEL, Model, Price, resolve_price
 from rho_agent.permissions.profile import Profile, resolve_profile
 from rho_agent.prompt import DEFAULT_SYSTEM_PROMPT
 
@@ -73,7 +72,7 @@ class Agent:
         )
         self.system_prompt_template: str = config.system_prompt or DEFAULT_SYSTEM_PROMPT
 
-        from rho_agent.tools.registry import build_tools
+        from rho_agent.tools import build_tools
 
         self.tools = build_tools(self.profile, databases=self.databases)
         if not isinstance(self.max_turns, int) or self.max_turns < 1:
@@ -84,7 +83,7 @@ class Agent:
         session does not close it), else a new `AnthropicModel` the session owns and closes."""
         if self.given_model is not None:
             return self.given_model
-        from rho_agent.model.client import AnthropicModel
+        from rho_agent.model import AnthropicModel
 
         return AnthropicModel(
             model=self.model,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rho_agent._util import did_you_mean
 from rho_agent.errors import ConfigError
-from rho_agent.model.usage import Price
+from rho_agent.model import Price
 from rho_agent.permissions.profile import Profile
 
 DEFAULT_PROFILE = "readonly"

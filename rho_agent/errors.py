@@ -13,7 +13,7 @@
      └─ CancelledRun              the run was cancelled by the user (exit 130)
 
 Tool failures are not exceptions at this level: a tool that fails returns an error
-result to the model (see `rho_agent.tools.base.ToolError`).
+result to the model (see `rho_agent.tools.ToolError`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from rho_agent.model.usage import Usage
+from rho_agent.model import Usage
 
 RunStatus = Literal[
     "completed", "cancelled", "error", "max_turns", "max_cost", "refused", "truncated"

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from rho_agent._bus import EventBus, EventCallback
-from rho_agent._loop import Loop, RunResult
+from rho_agent._loop import CostLimit, Loop, RunResult
+from rho_agent._wakeup import loop_wakes_on_signals
 from rho_agent.agent import Agent
 from rho_agent.backends import OpenRequest, Workspace
 from rho_agent.errors import ConfigError, RhoError
 from rho_agent.events import Event, HistoryCleared, Notice
-from rho_agent.model.usage import Usage
+from rho_agent.model import Usage
 from rho_agent.prompt import platform_name, render
 from rho_agent.redact import default_redactor
 from rho_agent.store import (
@@ -32,9 +33,9 @@ from rho_agent.store import (
     sessions_root,
 )
 from rho_agent.tool_calls import tool_result
-from rho_agent.tools.base import Approver
+from rho_agent.tools import Approver
 
-__all__ = ["EventCallback", "RunResult", "Session"]
+__all__ = ["CostLimit", "EventCallback", "RunResult", "Session"]
 
 
 class Session:
@@ -238,23 +239,29 @@ class Session:
         """`run` for plain scripts. Ctrl-C cancels the run cleanly, then raises KeyboardInterrupt."""
         return self._sync(self.run(prompt))
 
-    async def run(self, prompt: str) -> RunResult:
-        """Send `prompt`, let the agent work until it answers or a limit stops it."""
+    async def run(self, prompt: str, *, limit: CostLimit | None = None) -> RunResult:
+        """Send `prompt`, let the agent work until it answers or a limit stops it.
+
+        `limit` caps this run's cost on top of the agent's `max_cost_usd` (the tighter wins)."""
         if self._run_task is not None and not self._run_task.done():
             raise RhoError(
                 "A run is already in progress in this session; await it or cancel() it first."
             )
         await self.start()
-        self._run_task = asyncio.ensure_future(self._run(prompt))
-        try:
-            return await asyncio.shield(self._run_task)
-        except asyncio.CancelledError:
-            # Our caller was cancelled (Ctrl-C, kernel interrupt): stop the run, let it clean up.
-            self._run_task.cancel()
-            await asyncio.gather(self._run_task, return_exceptions=True)
-            raise
+        self._run_task = asyncio.ensure_future(self._run(prompt, limit))
+        # On the main thread (a notebook cell), a signal wakes the loop: a kernel interrupt
+        # cancels this run at once rather than when the loop next wakes up.
+        with loop_wakes_on_signals():
+            try:
+                return await asyncio.shield(self._run_task)
+            except asyncio.CancelledError:
+                # Our caller was cancelled (Ctrl-C, kernel interrupt): stop the run (a running
+                # command is killed), let it clean up.
+                self._run_task.cancel()
+                await asyncio.gather(self._run_task, return_exceptions=True)
+                raise
 
-    async def _run(self, prompt: str) -> RunResult:
+    async def _run(self, prompt: str, limit: CostLimit | None = None) -> RunResult:
         loop = Loop(
             self.agent,
             self._model,
@@ -263,6 +270,7 @@ class Session:
             self._bus.emit,
             session_id=self.id,
             approver=self.approver,
+            limit=limit,
         )
         result = await loop.run(prompt, self._system)
         self._write_meta()

@@ -25,7 +25,7 @@ from rho_agent.events import (
     RunFinished,
     parse_event,
 )
-from rho_agent.model.usage import Usage
+from rho_agent.model import Usage
 from rho_agent.redact import Redactor, default_redactor
 
 # Live-only events: the finished message they add up to is in the trace already.

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from rho_agent.events import ApprovalRequested, Event, ToolCallFinished, ToolCallStarted, ToolDenied
 from rho_agent.permissions.profile import ApprovalMode, Capability, Profile
-from rho_agent.tools.base import Approver, Tool, ToolContext, ToolResult
+from rho_agent.tools import Approver, Tool, ToolContext, ToolResult
 
 Emit = Callable[[Event], Awaitable[None]]
 

@@ -7,7 +7,7 @@ from _fixtures import clean_environ, project, rho_home  # noqa: F401  (fixtures)
 
 from rho_agent.backends import LocalWorkspace
 from rho_agent.permissions.profile import UNRESTRICTED
-from rho_agent.tools.base import ToolContext
+from rho_agent.tools import ToolContext
 
 
 @pytest.fixture

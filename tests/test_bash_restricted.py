@@ -19,8 +19,8 @@ from shell_cases import ALLOWED, DENIED
 from rho_agent.backends import LocalWorkspace
 from rho_agent.permissions.profile import READONLY, UNRESTRICTED
 from rho_agent.permissions.shell_policy import check_command
-from rho_agent.tools.base import ToolContext
-from rho_agent.tools.bash import BashTool, restricted_env
+from rho_agent.tools import BashTool, ToolContext
+from rho_agent.tools._bash import restricted_env
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ async def test_the_same_repo_runs_its_programs_in_an_unrestricted_shell(tmp_path
 
 @needs_git_config_env
 @pytest.mark.xfail(
-    strict=True, reason="known gap: no config outranks diff.external (see tools/bash.py)"
+    strict=True, reason="known gap: no config outranks diff.external (see tools/_bash.py)"
 )
 async def test_restricted_git_diff_does_not_run_diff_external(tmp_path: Path) -> None:
     """Pins the residual risk: an empty diff.external makes `git diff` fail rather than

@@ -13,8 +13,7 @@ from rho_agent.backends import LocalWorkspace, OpenRequest
 from rho_agent.permissions.profile import READONLY
 from rho_agent.permissions.shell_policy import check_command
 from rho_agent.testing.daytona import LocalDaytona
-from rho_agent.tools.base import ToolContext
-from rho_agent.tools.bash import BashTool
+from rho_agent.tools import BashTool, ToolContext
 from rho_agent.tools.handlers.daytona import DaytonaBackend
 
 shell_cases = pytest.importorskip("shell_cases")

@@ -15,9 +15,8 @@ from rho_agent.backends import OpenRequest
 from rho_agent.permissions.profile import DEVELOPER, READONLY
 from rho_agent.testing.daytona import LocalDaytona
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
-from rho_agent.tools.base import ToolContext
+from rho_agent.tools import ToolContext, build_tools
 from rho_agent.tools.handlers.daytona import DaytonaBackend
-from rho_agent.tools.registry import build_tools
 
 DONE = reply(text("Done."))
 

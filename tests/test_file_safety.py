@@ -28,9 +28,8 @@ from rho_agent.events import ApprovalRequested, Event, ToolCallStarted, ToolDeni
 from rho_agent.permissions.profile import DEVELOPER, FileWriteMode, Profile, ShellMode
 from rho_agent.testing import FakeAnthropic, reply, text, tool_call
 from rho_agent.testing.daytona import LocalDaytona
-from rho_agent.tools.base import ToolContext, ToolResult
-from rho_agent.tools.edit import EditTool
-from rho_agent.tools.read import MAX_READ_BYTES, ReadTool
+from rho_agent.tools import EditTool, ReadTool, ToolContext, ToolResult
+from rho_agent.tools._read import MAX_READ_BYTES
 
 daytona_server = _daytona.daytona_server  # fixtures
 daytona = _daytona.daytona

@@ -23,11 +23,10 @@ from _fixtures import run_cli, snapshot
 from rho_agent.backends import LocalBackend, OpenRequest
 from rho_agent.permissions.profile import BUILTIN_PROFILES, READONLY, Profile
 from rho_agent.sandbox import SandboxMode
-from rho_agent.sandbox.landlock import abi_version
+from rho_agent.sandbox._landlock import abi_version
 from rho_agent.testing.daytona import LocalDaytona
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
-from rho_agent.tools.base import ToolContext
-from rho_agent.tools.bash import BashTool
+from rho_agent.tools import BashTool, ToolContext
 from rho_agent.tools.handlers.daytona import DaytonaBackend
 
 daytona_server = _daytona.daytona_server  # fixtures
@@ -357,8 +356,8 @@ async def test_required_refuses_and_auto_warns_once_without_a_sandbox(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on PATH
-    monkeypatch.setattr("rho_agent.sandbox.bubblewrap.find_bwrap", lambda: None)
-    monkeypatch.setattr("rho_agent.sandbox.landlock.abi_version", lambda: 0)
+    monkeypatch.setattr("rho_agent.sandbox._bubblewrap.find_bwrap", lambda: None)
+    monkeypatch.setattr("rho_agent.sandbox._landlock.abi_version", lambda: 0)
     tool = BashTool()
     required = READONLY
     auto = Profile(name="lenient", sandbox=SandboxMode.auto, shell=required.shell)

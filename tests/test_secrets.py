@@ -23,7 +23,7 @@ from rho_agent.events import (
     ToolCallStarted,
     parse_event,
 )
-from rho_agent.model.usage import Usage
+from rho_agent.model import Usage
 from rho_agent.store import Redactor
 from rho_agent.testing.daytona import LocalDaytona
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, thinking, tool_call

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from rho_agent.permissions.profile import DEVELOPER, READONLY, Profile
-from rho_agent.tools.base import ToolContext, ToolResult
-from rho_agent.tools.sql import SqlDescribeTool, SqlQueryTool, SqlTablesTool, split_statements
+from rho_agent.tools import SqlDescribeTool, SqlQueryTool, SqlTablesTool, ToolContext, ToolResult
+from rho_agent.tools._sql import split_statements
 
 
 @pytest.fixture
@@ -202,7 +202,7 @@ async def test_database_choice(workdir: Path, db: Path, tmp_path: Path) -> None:
 async def test_slow_query_is_stopped(
     workdir: Path, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("rho_agent.tools.sql.QUERY_TIMEOUT", 0.3)
+    monkeypatch.setattr("rho_agent.tools._sql.QUERY_TIMEOUT", 0.3)
     ctx = context(workdir, READONLY, shop=db)
     forever = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT max(i) FROM n"
     started = time.monotonic()

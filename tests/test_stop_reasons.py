@@ -13,7 +13,7 @@ from rho_agent.backends import LocalWorkspace
 from rho_agent.permissions.profile import UNRESTRICTED
 from rho_agent.testing import FakeAnthropic, assert_valid_history, reply, text, tool_call
 from rho_agent.tool_calls import ToolCallRunner
-from rho_agent.tools.base import Tool, ToolContext, ToolResult
+from rho_agent.tools import Tool, ToolContext, ToolResult
 
 
 def agent_for(fake: FakeAnthropic, project: Path, **config: Any) -> Agent:

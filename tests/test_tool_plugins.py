@@ -36,12 +36,14 @@ from rho_agent.tools import (
     Tool,
     ToolContext,
     ToolResult,
+    WriteTool,
     build_tools,
     register_tool,
     summarize_call,
+    tool_class,
+    unregister_tool,
 )
-from rho_agent.tools.registry import tool_class, unregister_tool
-from rho_agent.tools.write import WriteParams, WriteTool
+from rho_agent.tools._write import WriteParams
 
 
 class PingParams(BaseModel):

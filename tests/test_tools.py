@@ -21,15 +21,22 @@ from rho_agent.permissions.profile import (
     Profile,
     ShellMode,
 )
-from rho_agent.tools.base import MAX_OUTPUT_CHARS, Tool, ToolContext, ToolResult
-from rho_agent.tools.bash import BashTool
-from rho_agent.tools.edit import EditTool
-from rho_agent.tools.glob import GlobTool
-from rho_agent.tools.grep import GrepTool
-from rho_agent.tools.listdir import ListTool
-from rho_agent.tools.read import ReadTool
-from rho_agent.tools.registry import build_tools, read_only_names, register_tool
-from rho_agent.tools.write import WriteTool
+from rho_agent.tools import (
+    BashTool,
+    EditTool,
+    GlobTool,
+    GrepTool,
+    ListTool,
+    ReadTool,
+    Tool,
+    ToolContext,
+    ToolResult,
+    WriteTool,
+    build_tools,
+    register_tool,
+)
+from rho_agent.tools._base import MAX_OUTPUT_CHARS
+from rho_agent.tools._registry import read_only_names
 
 CREATE_ONLY = Profile(name="create-only", shell=ShellMode.off, file_write=FileWriteMode.create_only)
 

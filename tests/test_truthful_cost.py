@@ -15,7 +15,7 @@ from rho_agent import Agent, AgentConfig, Session
 from rho_agent.cli.render import TextRenderer, format_usage
 from rho_agent.errors import ConfigError
 from rho_agent.events import Event, ModelRetry, Notice, RunFinished
-from rho_agent.model.usage import FALLBACK_PRICE, Usage, price_for, resolve_price
+from rho_agent.model import FALLBACK_PRICE, Usage, price_for, resolve_price
 from rho_agent.testing.fake_anthropic import FakeAnthropic, fault, reply, text, tool_call
 
 LOCAL = "my-local-model"

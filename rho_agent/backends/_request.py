@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from rho_agent.backends._types import Notify
 from rho_agent.backends._workspace import Workspace
-from rho_agent.sandbox.confinement import UNCONFINED, Confinement
+from rho_agent.sandbox import UNCONFINED, Confinement
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rho_agent.backends import backend_names, backend_plugin
-from rho_agent.model.usage import DEFAULT_MODEL
+from rho_agent.model import DEFAULT_MODEL
 from rho_agent.options import Option
 
 #: Options that configure the agent (and so the session), by the AgentConfig field they set.

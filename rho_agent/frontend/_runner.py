@@ -3,8 +3,9 @@
 The kernel's own loop is busy while a cell executes and must not be patched (no
 `nest_asyncio`), so the extension owns one loop of its own. A cell submits a coroutine and
 either waits for it (`Job.wait`: a kernel interrupt becomes a cancel, and the job's cleanup
-is awaited before the interrupt goes on) or returns at once (`--background`); from a cell
-that awaits (`await job`) the kernel loop just waits on the thread.
+is awaited before the interrupt goes on) or returns at once (`--background`). A cell that
+awaits (`await job`) waits on the kernel's loop; when that cell is cancelled (a kernel
+interrupt cancels an awaiting cell) the job is cancelled too, and its cleanup awaited.
 
 Jobs run in a copy of the submitting cell's context, so output they publish is attributed
 to that cell. A job can ask for something to run on the kernel's main thread while a cell
@@ -26,6 +27,15 @@ T = TypeVar("T")
 
 #: How long `Job.wait` waits for a cancelled job to clean up (delete a sandbox…) after an interrupt.
 CLEANUP_TIMEOUT = 60.0
+
+
+class Interrupted(KeyboardInterrupt):
+    """A KeyboardInterrupt that stopped a job, raised once the job's cleanup is done.
+
+    IPython shows it as one line (`_render_traceback_`), not a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mInterrupted:\x1b[0m {self}"]
 
 
 class Runner:
@@ -143,6 +153,8 @@ class Job(Generic[T]):
             self._task.cancel()
 
     def _finish(self, task: asyncio.Task[T]) -> None:
+        if self._future.done():  # only this settles it; never twice
+            return
         if task.cancelled():
             self._future.cancel()
         elif task.exception() is not None:
@@ -179,7 +191,36 @@ class Job(Generic[T]):
         self._future.add_done_callback(lambda _: fn(self))
 
     def __await__(self) -> Any:
-        return asyncio.wrap_future(self._future).__await__()
+        return self._await().__await__()
+
+    async def _await(self) -> T:
+        """The result, awaited from any loop. Cancelling the awaiting task cancels the job
+        and waits (up to CLEANUP_TIMEOUT; a second cancel stops waiting) for its cleanup.
+
+        `asyncio.wrap_future` would not do: cancelling it cannot stop a task on another loop.
+        """
+        try:
+            await self._ended()
+        except asyncio.CancelledError:
+            self.cancel()
+            try:
+                await asyncio.wait_for(self._ended(), CLEANUP_TIMEOUT)
+            except (asyncio.CancelledError, TimeoutError):
+                pass
+            raise
+        return self._future.result()
+
+    def _ended(self) -> asyncio.Future[None]:
+        """A future of the calling loop, done when the job is."""
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[None] = loop.create_future()
+
+        def wake(_: object) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_settle, ended, None, None)
+
+        self._future.add_done_callback(wake)
+        return ended
 
     def wait(self, timeout: float | None = None) -> T:
         """Block the calling (kernel) thread until the job ends, and return its result.

@@ -16,19 +16,30 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from rho_agent.errors import ConfigError
+from rho_agent._wakeup import loop_wakes_on_signals
+from rho_agent.errors import ConfigError, RhoError
 from rho_agent.frontend._build import build_agent, takes_uploads
 from rho_agent.frontend._files import download, upload
-from rho_agent.frontend._runner import Job, Runner
+from rho_agent.frontend._runner import Interrupted, Job, Runner
 
 if TYPE_CHECKING:
     from rho_agent.events import Event
-    from rho_agent.session import RunResult, Session
-    from rho_agent.tools.base import Approver
+    from rho_agent.session import CostLimit, RunResult, Session
+    from rho_agent.tools import Approver
 
 DEFAULT_SESSION = "default"
 
+#: How an interrupted run (`run`, `run_sync`) ends, after "Interrupted:".
+INTERRUPTED = (
+    "the run was cancelled (a running command was killed) and the session's workspace closed "
+    "(a Daytona sandbox is deleted unless --keep); the next run continues the conversation."
+)
+
 Listener = Callable[["Event"], Any]
+
+
+class BudgetSpent(RhoError):
+    """A run was refused: the registry's budget is spent."""
 
 
 class Attachment(Protocol):
@@ -55,8 +66,10 @@ class NamedSession:
         self.session_id: str | None = None
         self.job: Job[RunResult] | None = None
         self.result: RunResult | None = None
+        #: Runs started and what every model call cost, in this process: counted from the
+        #: events, so a cancelled or failed run counts too.
         self.runs = 0
-        self.cost_usd = 0.0  # of runs in this kernel
+        self.cost_usd = 0.0
         self._listeners: list[Listener] = []
         self.uploaded = False
 
@@ -108,6 +121,10 @@ class NamedSession:
             await session.close()
 
     def _dispatch(self, event: Event) -> None:
+        if event.type == "model_call":
+            self.cost_usd += event.cost_usd
+        elif event.type == "run_started":
+            self.runs += 1
         for listener in list(self._listeners):
             listener(event)
 
@@ -129,6 +146,7 @@ class NamedSession:
         if listener:
             self._listeners.append(listener)
         try:
+            self.registry.check_budget()  # before a sandbox is made for nothing
             uploads = list(uploads)
             session = await self.start(uploads)
             session.approver = approver
@@ -142,7 +160,9 @@ class NamedSession:
                 path = session.workspace.resolve(f"{self.attachments_dir}/{item.filename}")
                 await session.workspace.write_bytes(path, item.data)
                 notes.append(item.note(path))
-            result = await session.run(self._with_notes(prompt, notes))
+            result = await session.run(
+                self._with_notes(prompt, notes), limit=self.registry.budget_left()
+            )
             if result.ok:
                 for remote, local in downloads:
                     await download(session, remote, local)
@@ -153,11 +173,7 @@ class NamedSession:
         finally:
             if listener:
                 self._listeners.remove(listener)
-        self.result, self.runs, self.cost_usd = (
-            result,
-            self.runs + 1,
-            self.cost_usd + result.cost_usd,
-        )
+        self.result = result
         return result
 
     def _with_notes(self, prompt: str, notes: list[str]) -> str:
@@ -184,12 +200,25 @@ class NamedSession:
 
     async def run(self, prompt: str) -> RunResult:
         """`await named.run(...)` from any loop (a notebook cell's): the run happens on the
-        runner, where this session's workspace lives; the caller's loop only waits."""
-        return await self.submit(lambda job: self.execute(prompt))
+        runner, where this session's workspace lives; the caller's loop only waits.
+
+        Cancelling the caller (a kernel's ■ cancels an awaiting cell) cancels the run and ends
+        the workspace, as an interrupted `run_sync` does; then CancelledError is raised."""
+        job = self.submit(lambda job: self.execute(prompt, end_on_cancel=True))
+        with loop_wakes_on_signals():  # a kernel interrupt reaches an awaiting cell at once
+            try:
+                return await job
+            except asyncio.CancelledError:
+                raise asyncio.CancelledError(INTERRUPTED) from None
 
     def run_sync(self, prompt: str) -> RunResult:
-        """`run`, blocking; an interrupt (Ctrl-C, a kernel's ■) cancels it and ends the workspace."""
-        return self.submit(lambda job: self.execute(prompt, end_on_cancel=True)).wait()
+        """`run`, blocking; an interrupt (Ctrl-C, a kernel's ■) cancels it, ends the
+        workspace, and raises `Interrupted` (a KeyboardInterrupt IPython shows as one line)."""
+        job = self.submit(lambda job: self.execute(prompt, end_on_cancel=True))
+        try:
+            return job.wait()
+        except KeyboardInterrupt:
+            raise Interrupted(INTERRUPTED) from None
 
 
 S = TypeVar("S", bound=NamedSession)
@@ -203,6 +232,9 @@ class SessionRegistry(Generic[S]):
         self.session_class = session_class
         self.sessions: dict[str, S] = {}
         self.defaults: dict[str, Any] = {}
+        #: What all sessions together may spend (USD, every model call counted); None: no cap.
+        self.budget_usd: float | None = None
+        self._ended_cost = 0.0  # of sessions reset since
         self._notify = notify
 
     def session(
@@ -225,6 +257,7 @@ class SessionRegistry(Generic[S]):
         if existing is None or new:
             if existing is not None:
                 self.runner.run(existing.end())
+                self._ended_cost += existing.cost_usd
             created = self.session_class(self, name, {**self.defaults, **overrides})
             self.sessions[name] = created
             return created
@@ -241,6 +274,7 @@ class SessionRegistry(Generic[S]):
     def reset(self, name: str | None = None) -> None:
         target = self.sessions.pop(name or DEFAULT_SESSION, None)
         if target is not None:
+            self._ended_cost += target.cost_usd  # spent is spent: a reset does not refund it
             target.cancel()
             self.runner.run(target.end())
 
@@ -250,7 +284,27 @@ class SessionRegistry(Generic[S]):
 
     @property
     def cost_usd(self) -> float:
-        return sum(s.cost_usd for s in self.sessions.values())
+        return sum(s.cost_usd for s in self.sessions.values()) + self._ended_cost
+
+    def check_budget(self) -> None:
+        """Refuse to start a run once the budget is spent."""
+        if self.budget_usd is not None and self.cost_usd >= self.budget_usd:
+            raise BudgetSpent(
+                f"The budget of ${self.budget_usd:.4f} is spent (${self.cost_usd:.4f} so far); "
+                "raise it with `%rho config --budget USD` or remove it with `--budget 0`."
+            )
+
+    def budget_left(self) -> CostLimit | None:
+        """The rest of the budget, as a limit on the next run."""
+        from rho_agent.session import CostLimit
+
+        if self.budget_usd is None:
+            return None
+        return CostLimit(
+            self.budget_usd - self.cost_usd,
+            f"the budget of ${self.budget_usd:.4f} for all sessions "
+            "(raise it with `%rho config --budget USD`)",
+        )
 
     async def _end_all(self) -> None:
         for s in list(self.sessions.values()):

@@ -24,7 +24,7 @@ from rho_agent.events import (
     ToolCallStarted,
     ToolDenied,
 )
-from rho_agent.model.usage import Usage
+from rho_agent.model import Usage
 from rho_agent.redact import EventRedactor, Redactor
 from rho_agent.tools import summarize_call
 

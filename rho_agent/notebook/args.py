@@ -76,6 +76,8 @@ class Config:
     agent: dict[str, Any]
     allow_rerun: bool | None
     clear: bool
+    #: USD all sessions of the kernel may spend together; 0 removes the cap; None: unchanged.
+    budget: float | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,13 @@ def line_parser() -> _Parser:
         default=None,
         help="Never ask before re-running a cell.",
     )
+    config.add_argument(
+        "--budget",
+        type=_converter(Option("budget", "", type=float, minimum=0)),
+        metavar="USD",
+        help="Cap what all sessions of this kernel spend together (every model call counts, "
+        "cancelled ones too); 0 removes the cap.",
+    )
     config.add_argument("--clear", action="store_true", help="Forget the defaults.")
     panel = sub.add_parser("panel", add_help=False, help="Show the widget panel.")
     panel.add_argument("--session", metavar="NAME")
@@ -249,7 +258,7 @@ def parse_line(line: str) -> LineArgs:
         case "reset":
             return Reset(ns.session, ns.all)
         case "config":
-            return Config(_given(ns, session_option_names()), ns.allow_rerun, ns.clear)
+            return Config(_given(ns, session_option_names()), ns.allow_rerun, ns.clear, ns.budget)
         case "panel":
             return PanelArgs(ns.session)
     raise ConfigError(f"%rho: unknown command {words[0]!r}. See `%rho help`.")  # pragma: no cover
@@ -258,11 +267,20 @@ def parse_line(line: str) -> LineArgs:
 def help_text() -> str:
     cell = cell_parser().format_help().replace("usage: ", "", 1)
     line = line_parser().format_help().replace("usage: ", "", 1)
+    config = subparsers(line_parser())["config"].format_help().replace("usage: ", "", 1)
     return (
         "%%rho [options]   — the cell body is the prompt; {name} is replaced by the notebook "
         "variable `name` if it exists (other braces are left alone).\n\n"
-        f"{cell}\n{line}"
+        f"{cell}\n{line}\n{config}"
     )
+
+
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommands of `parser` by name (none: empty)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def _split(line: str, prog: str) -> list[str]:

@@ -22,7 +22,7 @@ _PATH_COMMANDS = ("upload",)
 def candidates(line: str) -> list[str]:
     """What may replace the last word of `line` (the text of a `%rho`/`%%rho` line up to the
     cursor, magic included). An empty list means: not ours, or nothing fits."""
-    from rho_agent.notebook.args import cell_parser, line_parser
+    from rho_agent.notebook.args import cell_parser, line_parser, subparsers
 
     if line.startswith("%%rho"):
         parser, rest = cell_parser(), line[len("%%rho") :]
@@ -35,7 +35,7 @@ def candidates(line: str) -> list[str]:
     words = _words(rest)
     current = "" if rest.endswith((" ", "\t")) or not words else words.pop()
     if parser is line_parser():
-        sub = _subparsers(parser)
+        sub = subparsers(parser)
         if not words:
             return _starting(current, sorted(sub))
         parser = sub.get(words[0])
@@ -58,13 +58,6 @@ def _words(text: str) -> list[str]:
         return shlex.split(text)
     except ValueError:  # an open quote: complete what is there
         return text.split()
-
-
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
 
 
 def _option(parser: argparse.ArgumentParser, word: str) -> argparse.Action | None:
@@ -105,7 +98,7 @@ def _profiles() -> list[str]:
 
 
 def _models() -> list[str]:
-    from rho_agent.model.usage import known_models
+    from rho_agent.model import known_models
 
     return known_models()
 

@@ -24,6 +24,7 @@ from rho_agent.errors import ConfigError, RhoError
 if TYPE_CHECKING:
     from rho_agent.frontend import Job
     from rho_agent.notebook.args import CellArgs, LineArgs
+    from rho_agent.notebook.interrupts import InterruptHandling
     from rho_agent.notebook.registry import NotebookSession, Registry
     from rho_agent.notebook.render import RunView
 
@@ -45,6 +46,7 @@ class RhoMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.cell_id: str | None = None
+        self.interrupts: InterruptHandling | None = None  # what ■ does (load/unload)
 
     def pre_run_cell(self, info: Any) -> None:
         """Remember the id of the executing cell (Jupyter sends it; the Run-All guard uses it)."""
@@ -217,17 +219,20 @@ class RhoMagics(Magics):
                     if everything
                     else f"Reset: session '{name or 'default'}' ended; the next cell starts a new conversation."
                 )
-            case a.Config(agent=agent, allow_rerun=allow_rerun, clear=clear):
+            case a.Config(agent=agent, allow_rerun=allow_rerun, clear=clear, budget=budget):
                 if clear:
                     registry.defaults.clear()
                     registry.allow_rerun = False
                 registry.defaults.update(agent)
                 if allow_rerun is not None:
                     registry.allow_rerun = allow_rerun
+                if budget is not None:
+                    registry.budget_usd = budget or None
                 shown = show_settings(registry.defaults)
                 print(
                     f"Defaults for new sessions: {shown or '(none)'}"
                     + ("; re-runs are not confirmed" if registry.allow_rerun else "")
+                    + _budget_line(registry, "; ")
                 )
             case a.PanelArgs(session=name):
                 from rho_agent.notebook.panel import Panel
@@ -270,7 +275,7 @@ def _stdin_approver(job: Job[Any]) -> Any:
 
 def status_text(registry: Registry) -> str:
     if not registry.sessions:
-        return "No sessions in this kernel yet."
+        return "No sessions in this kernel yet." + _budget_line(registry, " ")
     rows = [("session", "state", "backend", "profile", "runs", "cost", "id")]
     for s in registry.sessions.values():
         state = "running" if s.busy else ("open" if s.session else "closed")
@@ -288,9 +293,15 @@ def status_text(registry: Registry) -> str:
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(
-        [*lines, f"Cost so far in this kernel: ${registry.cost_usd:.4f}", sandboxes(registry)]
-    )
+    total = f"Cost so far in this kernel: ${registry.cost_usd:.4f}" + _budget_line(registry, " ")
+    return "\n".join([*lines, total, sandboxes(registry)])
+
+
+def _budget_line(registry: Registry, lead: str) -> str:
+    if registry.budget_usd is None:
+        return ""
+    left = max(registry.budget_usd - registry.cost_usd, 0.0)
+    return f"{lead}(budget ${registry.budget_usd:.4f}, ${left:.4f} left)"
 
 
 def sandboxes(registry: Registry, *, cleanup: bool = False) -> str:
@@ -337,12 +348,24 @@ def _end_sessions_on_exit(change: dict[str, Any]) -> None:
 
 def load_ipython_extension(ipython: Any) -> None:
     from rho_agent.notebook import completion
+    from rho_agent.notebook.interrupts import InterruptHandling
 
     magics = RhoMagics(ipython)
     ipython.register_magics(magics)
     completion.install(ipython)
+    _document(magics)
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
     ipython.observe(_end_sessions_on_exit, names="exit_now")
+    magics.interrupts = InterruptHandling(ipython)
+    magics.interrupts.install()
+
+
+def _document(magics: RhoMagics) -> None:
+    """`%%rho?`, `%rho?` and Shift+Tab show every option (the parsers' own help)."""
+    from rho_agent.notebook.args import help_text
+
+    text = help_text()
+    type(magics).rho_cell.__doc__ = type(magics).rho_line.__doc__ = text
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -352,6 +375,8 @@ def unload_ipython_extension(ipython: Any) -> None:
     completion.uninstall(ipython)
     magics = ipython.magics_manager.registry.get("RhoMagics")
     if magics is not None:
+        if magics.interrupts is not None:
+            magics.interrupts.uninstall()
         try:
             ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
         except ValueError:

@@ -431,9 +431,9 @@ class Panel(W.VBox):
         self.registry.runner.submit(go())
 
     def _update_cost(self) -> None:
+        # The session counts every model call as it happens, a run in progress's too.
         nbs = self.registry.sessions.get(self.session_name or DEFAULT_SESSION)
-        live = self.run_view.cost_usd if self.run_view.status == "running" else 0.0
-        self.cost_usd = (nbs.cost_usd if nbs else 0.0) + live
+        self.cost_usd = nbs.cost_usd if nbs else 0.0
 
 
 def _effective(nbs: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rho_agent.events import Event
     from rho_agent.notebook.render import RunView
     from rho_agent.session import RunResult
-    from rho_agent.tools.base import Approver
+    from rho_agent.tools import Approver
 
 __all__ = [
     "DEFAULT_SESSION",
@@ -85,6 +85,11 @@ def get_registry() -> Registry:
     if _registry is None:
         _registry = Registry()
         atexit.register(_registry.shutdown)
+    return _registry
+
+
+def current_registry() -> Registry | None:
+    """The registry of this kernel if one was made (None: nothing has run)."""
     return _registry
 
 

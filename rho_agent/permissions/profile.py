@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rho_agent._util import did_you_mean
 from rho_agent.errors import ProfileError
-from rho_agent.sandbox.confinement import Confinement, SandboxMode, WriteScope
+from rho_agent.sandbox import Confinement, SandboxMode, WriteScope
 
 
 class ShellMode(StrEnum):

@@ -39,9 +39,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rho_agent.errors import ModelError
-from rho_agent.model.base import StreamCallbacks, TurnResult
-from rho_agent.model.client import build_request
-from rho_agent.model.usage import FREE, Price, Usage
+from rho_agent.model import FREE, Price, StreamCallbacks, TurnResult, Usage, build_request
 
 from . import _sse
 from ._fake_script import (

@@ -1,14 +1,17 @@
 """Tools: what the model can call. Write one by subclassing `Tool`; add it with
 `register_tool` or the entry-point group `rho_agent.tools`.
 
-The registry (and with it the built-in tools) is imported on first use of its names.
+The registry and the built-in tools (`BashTool`, `ReadTool`, ...) are imported on first use
+of their names.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from rho_agent.tools.base import (
+from rho_agent.tools._base import (
+    Approver,
     Capability,
     PermissionDenied,
     Tool,
@@ -18,26 +21,68 @@ from rho_agent.tools.base import (
 )
 
 if TYPE_CHECKING:
-    from rho_agent.tools.registry import build_tools, register_tool, summarize_call
+    from rho_agent.tools._bash import BashTool
+    from rho_agent.tools._edit import EditTool
+    from rho_agent.tools._glob import GlobTool
+    from rho_agent.tools._grep import GrepTool
+    from rho_agent.tools._listdir import ListTool
+    from rho_agent.tools._read import ReadTool
+    from rho_agent.tools._registry import (
+        build_tools,
+        register_tool,
+        summarize_call,
+        tool_class,
+        unregister_tool,
+    )
+    from rho_agent.tools._sql import SqlDescribeTool, SqlQueryTool, SqlTablesTool
+    from rho_agent.tools._write import WriteTool
 
 __all__ = [
+    "Approver",
+    "BashTool",
     "Capability",
+    "EditTool",
+    "GlobTool",
+    "GrepTool",
+    "ListTool",
     "PermissionDenied",
+    "ReadTool",
+    "SqlDescribeTool",
+    "SqlQueryTool",
+    "SqlTablesTool",
     "Tool",
     "ToolContext",
     "ToolError",
     "ToolResult",
+    "WriteTool",
     "build_tools",
     "register_tool",
     "summarize_call",
+    "tool_class",
+    "unregister_tool",
 ]
 
-_FROM_REGISTRY = ("build_tools", "register_tool", "summarize_call")
+_LAZY = {
+    "build_tools": "_registry",
+    "register_tool": "_registry",
+    "summarize_call": "_registry",
+    "tool_class": "_registry",
+    "unregister_tool": "_registry",
+    "BashTool": "_bash",
+    "EditTool": "_edit",
+    "GlobTool": "_glob",
+    "GrepTool": "_grep",
+    "ListTool": "_listdir",
+    "ReadTool": "_read",
+    "SqlDescribeTool": "_sql",
+    "SqlQueryTool": "_sql",
+    "SqlTablesTool": "_sql",
+    "WriteTool": "_write",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FROM_REGISTRY:
-        from rho_agent.tools import registry
-
-        return getattr(registry, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -50,6 +50,12 @@ def test_a_longer_magic_name_is_not_ours(ip) -> None:
 
 
 def test_models_come_from_the_price_table(ip) -> None:
-    from rho_agent.model.usage import DEFAULT_MODEL
+    from rho_agent.model import DEFAULT_MODEL
 
     assert DEFAULT_MODEL in complete(ip, "%%rho --model claude-")
+
+
+def test_magic_help_lists_the_options(ip) -> None:
+    for kind in ("cell", "line"):
+        doc = ip.magics_manager.magics[kind]["rho"].__doc__
+        assert "--backend" in doc and "--budget" in doc and "status" in doc

@@ -1,7 +1,8 @@
-"""A real kernel: interrupting a running `%%rho` cell cancels the run and ends its workspace."""
+"""A real kernel: an interrupt (■) cancels agent work, whatever started it."""
 
 from __future__ import annotations
 
+import queue
 import secrets
 import subprocess
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _fixtures import pids_running
 
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 
@@ -43,6 +45,26 @@ class Kernel:
 
     def run(self, code: str, timeout: float = 60) -> dict[str, Any]:
         return self.reply(self.send(code), timeout)
+
+    def outcome(self, msg_id: str, deadline: float) -> dict[str, Any]:
+        """Until `msg_id` is idle (by `deadline`, a `time.monotonic()`): its reply, with the
+        tracebacks of its errors ("errors") and what it wrote to stderr ("stderr")."""
+        errors, stderr = [], []
+        while True:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise AssertionError("the cell did not end by the deadline") from None
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "error":
+                errors.append(msg["content"]["traceback"])
+            if msg["msg_type"] == "stream" and msg["content"]["name"] == "stderr":
+                stderr.append(msg["content"]["text"])
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+        content = self.kc.get_shell_msg(timeout=5)["content"]
+        return {**content, "errors": errors, "stderr": "".join(stderr)}
 
     def close(self) -> None:
         self.kc.stop_channels()
@@ -129,3 +151,79 @@ def test_interrupt_in_a_daytona_sandbox_leaves_zero_sandboxes(
     finally:
         if k.km.is_alive():
             k.close()
+
+
+#: Entry points whose cell waits for the run: ■ ends that cell.
+CELLS = {
+    "%%rho": "%%rho\nrun {marker}",
+    "await session().run": "r = await rho_agent.notebook.session().run('run {marker}')",
+    "session().run_sync": "r = rho_agent.notebook.session().run_sync('run {marker}')",
+    "Session": (
+        "async with Session(Agent(AgentConfig(profile='developer', auto_approve=True))) as s:\n"
+        "    r = await s.run('run {marker}')"
+    ),
+}
+#: Entry points that return at once: ■ while the kernel is idle cancels them.
+BACKGROUND = {
+    "%%rho --background": ("%%rho --background\nrun {marker}", "rho_agent.notebook.session().job"),
+    "Panel": ("panel = rho_agent.notebook.Panel()\njob = panel.run('run {marker}')", "job"),
+}
+
+
+def start_sleep(fake: FakeAnthropic, kernel: Kernel, code: str) -> tuple[str, str]:
+    """Send `code`, whose run's one model call asks for `sleep 60.<unique>`; returns the cell's
+    msg_id and the marker once the command runs."""
+    marker = f"60.{secrets.randbelow(10**9):09d}"  # `sleep` runs ~60 s; its argv is unique
+    fake.add(reply(text("Waiting."), tool_call("bash", {"command": f"sleep {marker}"})))
+    msg_id = kernel.send(code.format(marker=marker))
+    deadline = time.monotonic() + 30
+    while not pids_running(marker):
+        assert time.monotonic() < deadline, f"the tool never started: {code}"
+        time.sleep(0.05)
+    return msg_id, marker
+
+
+def test_interrupt_stops_every_entry_point_with_one_line(
+    kernel: Kernel, fake: FakeAnthropic
+) -> None:
+    setup = (
+        "%rho config --profile developer --yes\n"
+        "import rho_agent.notebook\n"
+        "from rho_agent import Agent, AgentConfig, Session"
+    )
+    assert kernel.run(setup)["status"] == "ok"
+    for name, code in CELLS.items():
+        msg_id, marker = start_sleep(fake, kernel, code)
+        kernel.km.interrupt_kernel()
+        # The command would run a minute; the cell ends long before (the goal is < 2 s).
+        ended = kernel.outcome(msg_id, deadline=time.monotonic() + 10)
+        assert ended["status"] == "error", name
+        assert len(ended["errors"]) == 1 and len(ended["errors"][0]) == 1, (name, ended["errors"])
+        line = ended["errors"][0][0]
+        assert "Interrupted" in line and "Traceback" not in line, (name, line)
+        assert "Traceback" not in ended["stderr"], (name, ended["stderr"])
+        assert pids_running(marker) == [], f"{name}: the command was not killed"
+    # The conversation's workspace was ended (an interrupted run is like an interrupted cell).
+    assert "default  closed" in kernel.run("%rho status")["stdout"]
+
+    pytest.importorskip("ipywidgets")
+    for name, (code, job) in BACKGROUND.items():
+        msg_id, marker = start_sleep(fake, kernel, code)
+        assert kernel.reply(msg_id)["status"] == "ok"  # the kernel is idle, the run goes on
+        kernel.km.interrupt_kernel()
+        deadline = time.monotonic() + 10
+        while pids_running(marker):
+            assert time.monotonic() < deadline, f"{name}: the command was not killed"
+            time.sleep(0.05)
+        wait = (
+            f"import time\nwhile not {job}.done():\n    time.sleep(0.02)\nprint({job}.cancelled())"
+        )
+        state = kernel.run(wait, timeout=10)
+        assert state["stdout"] == "True\n", (name, state)
+        # Like a Cancel button: the session (and a sandbox) stays for the next run.
+        assert "default  open" in kernel.run("%rho status")["stdout"], name
+    assert kernel.run("print(panel.run_view.status)")["stdout"] == "cancelled\n"
+
+    # No model call after any interrupt, and the kernel still works.
+    fake.assert_done()
+    assert kernel.run("print(1 + 1)")["stdout"] == "2\n"

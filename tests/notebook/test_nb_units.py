@@ -20,7 +20,7 @@ from rho_agent.events import (
     ToolCallStarted,
 )
 from rho_agent.frontend import Runner
-from rho_agent.model.usage import Usage
+from rho_agent.model import Usage
 from rho_agent.notebook.args import cell_parser, parse_cell_line, parse_line
 from rho_agent.notebook.interpolate import interpolate
 from rho_agent.notebook.render import MAX_LIVE_LINES, LiveDisplay, RunView
@@ -259,7 +259,7 @@ def test_markdown_answers_escape_math_and_html_outside_code() -> None:
 
 def test_answer_and_stop_message_have_no_math() -> None:
     from rho_agent.events import RunFinished
-    from rho_agent.model.usage import Usage
+    from rho_agent.model import Usage
 
     view = RunView("p")
     view.on_event(

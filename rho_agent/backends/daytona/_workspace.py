@@ -32,8 +32,8 @@ from rho_agent.backends.daytona._lifecycle import Lifecycle
 from rho_agent.backends.daytona._plan import Plan
 from rho_agent.backends.daytona._setup import SetupShell, uv_script
 from rho_agent.errors import RhoError, SandboxError
+from rho_agent.sandbox import UNCONFINED, Confinement
 from rho_agent.sandbox import remote as remote_sandbox
-from rho_agent.sandbox.confinement import UNCONFINED, Confinement
 
 #: Seconds a file download may stay silent before `read_bytes` asks what the path is: the
 #: daemon opens whatever it is asked for, and opening a FIFO blocks it without an answer.

@@ -1,6 +1,6 @@
-"""`python -m rho_agent.sandbox.landlock_exec [--write PATH]... [--no-network] -- COMMAND...`
+"""`python -m rho_agent.sandbox._landlock_exec [--write PATH]... [--no-network] -- COMMAND...`
 
-Runs COMMAND restricted by Landlock (see `rho_agent.sandbox.landlock`). A module of its own,
+Runs COMMAND restricted by Landlock (see `rho_agent.sandbox._landlock`). A module of its own,
 which the package does not import, so `-m` runs it without a second copy in sys.modules.
 """
 
@@ -12,12 +12,12 @@ import shutil
 import sys
 import tempfile
 
-from rho_agent.sandbox.landlock import restrict_self
-from rho_agent.sandbox.seccomp import apply_to_self as apply_seccomp
+from rho_agent.sandbox._landlock import restrict_self
+from rho_agent.sandbox._seccomp import apply_to_self as apply_seccomp
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rho_agent.sandbox.landlock_exec")
+    parser = argparse.ArgumentParser(prog="python -m rho_agent.sandbox._landlock_exec")
     parser.add_argument("--write", action="append", default=[], metavar="PATH")
     parser.add_argument("--no-network", action="store_true")
     parser.add_argument("command", nargs=argparse.REMAINDER)

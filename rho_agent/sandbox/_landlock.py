@@ -1,6 +1,6 @@
 """Linux without usable user namespaces: Landlock, through a small launcher process.
 
-`python -m rho_agent.sandbox.landlock_exec [--write PATH]... [--no-network] -- COMMAND...`
+`python -m rho_agent.sandbox._landlock_exec [--write PATH]... [--no-network] -- COMMAND...`
 restricts itself and then execs COMMAND. Landlock is an unprivileged LSM (Linux 5.13+):
 once a process restricts itself, neither it nor its children can lose the restriction.
 
@@ -9,9 +9,9 @@ renaming, linking) only beneath the `--write` paths, plus writing to the harmles
 devices (`/dev/null`...); no access to processes outside the sandbox (so
 `/proc/$PPID/environ` of the agent cannot be read and the agent cannot be signalled,
 ABI 6); TCP connect/bind refused when `--no-network` (ABI 4), and Unix sockets too (a
-seccomp filter, `rho_agent.sandbox.seccomp`). What it cannot: hide other processes from
+seccomp filter, `rho_agent.sandbox._seccomp`). What it cannot: hide other processes from
 `ps` (their environments stay unreadable), UDP traffic, and a private `/tmp` (a throwaway directory is made writable and named in TMPDIR
-instead). bubblewrap is preferred where it works; see `rho_agent.sandbox.launcher`.
+instead). bubblewrap is preferred where it works; see `rho_agent.sandbox._launcher`.
 """
 
 from __future__ import annotations

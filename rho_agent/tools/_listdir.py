@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from rho_agent.tools.base import SKIP_DIRS, Capability, Tool, ToolContext, ToolError, ToolResult
+from rho_agent.tools._base import SKIP_DIRS, Capability, Tool, ToolContext, ToolError, ToolResult
 
 MAX_ENTRIES = 1000
 MAX_RAW_BYTES = 4_000_000

@@ -7,7 +7,7 @@ import shlex
 from pydantic import BaseModel, Field
 
 from rho_agent.permissions.profile import FileWriteMode
-from rho_agent.tools.base import (
+from rho_agent.tools._base import (
     Capability,
     PermissionDenied,
     Tool,

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import shlex
 
-from rho_agent.sandbox import bubblewrap
-from rho_agent.sandbox.confinement import Confinement, SandboxMode, WriteScope
+from rho_agent.sandbox import _bubblewrap as bubblewrap
+from rho_agent.sandbox._confinement import Confinement, SandboxMode, WriteScope
 
 #: The line the remote script prints first when it runs a command unconfined under `auto`.
 NO_SANDBOX_MARK = "@@rho-agent:no-sandbox@@"

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rho_agent.errors import MissingCredentialsError, ModelError
-from rho_agent.model.base import StreamCallbacks, TurnResult
-from rho_agent.model.usage import Price, Usage
+from rho_agent.model._base import StreamCallbacks, TurnResult
+from rho_agent.model._usage import Price, Usage
 
 # Error types (the API's `error.type`) worth another try when they arrive mid-stream.
 _RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}

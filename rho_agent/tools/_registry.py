@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rho_agent.errors import ConfigError
 from rho_agent.permissions.profile import FileWriteMode, Profile
-from rho_agent.tools.base import Tool
+from rho_agent.tools._base import Tool
 
 if TYPE_CHECKING:
     from rho_agent.redact import Redactor
@@ -167,14 +167,14 @@ def _load_builtins() -> None:
     if _builtins_loaded:
         return
     _builtins_loaded = True
-    from rho_agent.tools.bash import BashTool
-    from rho_agent.tools.edit import EditTool
-    from rho_agent.tools.glob import GlobTool
-    from rho_agent.tools.grep import GrepTool
-    from rho_agent.tools.listdir import ListTool
-    from rho_agent.tools.read import ReadTool
-    from rho_agent.tools.sql import SqlDescribeTool, SqlQueryTool, SqlTablesTool
-    from rho_agent.tools.write import WriteTool
+    from rho_agent.tools._bash import BashTool
+    from rho_agent.tools._edit import EditTool
+    from rho_agent.tools._glob import GlobTool
+    from rho_agent.tools._grep import GrepTool
+    from rho_agent.tools._listdir import ListTool
+    from rho_agent.tools._read import ReadTool
+    from rho_agent.tools._sql import SqlDescribeTool, SqlQueryTool, SqlTablesTool
+    from rho_agent.tools._write import WriteTool
 
     def has_databases(profile: Profile, databases: Mapping[str, str]) -> bool:
         return bool(databases)

@@ -22,7 +22,7 @@ import os
 import shutil
 import subprocess
 
-from rho_agent.sandbox.confinement import Confinement, SandboxUnavailable, WriteScope
+from rho_agent.sandbox._confinement import Confinement, SandboxUnavailable, WriteScope
 
 #: Where a probe's stderr is cut, for the one-line reason shown to the user.
 _REASON_CHARS = 300
@@ -84,10 +84,10 @@ def argv(
     `private_tmp` is a host directory mounted at /tmp when the working dir is writable
     (it lasts for the session); otherwise /tmp is an empty tmpfs that lasts one command.
     `pid_namespace=False` keeps the PID namespace and the /proc of the caller, for where a
-    fresh /proc cannot be mounted (bwrap nested in a container: `rho_agent.sandbox.remote`).
+    fresh /proc cannot be mounted (bwrap nested in a container: `rho_agent.sandbox._remote`).
     `hide_run=False` leaves /run alone, for a root that may not have it (bwrap cannot make a
     mount point on the read-only root). `seccomp_fd` holds a filter bwrap installs
-    (`rho_agent.sandbox.seccomp`).
+    (`rho_agent.sandbox._seccomp`).
     """
     if pid_namespace:
         args = [bwrap, "--unshare-user", "--unshare-all"]

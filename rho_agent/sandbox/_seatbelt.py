@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from rho_agent.sandbox.confinement import Confinement, SandboxUnavailable, WriteScope
+from rho_agent.sandbox._confinement import Confinement, SandboxUnavailable, WriteScope
 
 SANDBOX_EXEC = "/usr/bin/sandbox-exec"
 

@@ -15,8 +15,11 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 
-from rho_agent.sandbox import bubblewrap, landlock, seatbelt, seccomp
-from rho_agent.sandbox.confinement import Confinement, SandboxMode, SandboxUnavailable, WriteScope
+from rho_agent.sandbox import _bubblewrap as bubblewrap
+from rho_agent.sandbox import _landlock as landlock
+from rho_agent.sandbox import _seatbelt as seatbelt
+from rho_agent.sandbox import _seccomp as seccomp
+from rho_agent.sandbox._confinement import Confinement, SandboxMode, SandboxUnavailable, WriteScope
 
 Notify = Callable[[str], Awaitable[None]]
 
@@ -112,7 +115,7 @@ class Sandbox:
             )  # fmt: skip
             return argv, (() if fd is None else (fd,))
         if self.mechanism == "landlock":
-            args = [self._executable, "-I", "-m", "rho_agent.sandbox.landlock_exec"]
+            args = [self._executable, "-I", "-m", "rho_agent.sandbox._landlock_exec"]
             if conf.writes is WriteScope.anywhere:
                 args += ["--write", "/"]
             elif conf.writes is WriteScope.working_dir:

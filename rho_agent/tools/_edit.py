@@ -7,7 +7,7 @@ import re
 from pydantic import BaseModel, Field
 
 from rho_agent.permissions.profile import FileWriteMode
-from rho_agent.tools.base import (
+from rho_agent.tools._base import (
     Capability,
     PermissionDenied,
     Tool,
@@ -15,8 +15,8 @@ from rho_agent.tools.base import (
     ToolError,
     ToolResult,
 )
-from rho_agent.tools.read import MAX_READ_BYTES, READ_BOUND_TEXT, decode_text, read_file_bytes
-from rho_agent.tools.write import write_file_bytes
+from rho_agent.tools._read import MAX_READ_BYTES, READ_BOUND_TEXT, decode_text, read_file_bytes
+from rho_agent.tools._write import write_file_bytes
 
 #: Lines of context shown around each change, and changes shown at most.
 CONTEXT_LINES = 3

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field
 
 from rho_agent.permissions.profile import Profile, SqlMode
-from rho_agent.tools.base import Capability, Tool, ToolContext, ToolError, ToolResult
+from rho_agent.tools._base import Capability, Tool, ToolContext, ToolError, ToolResult
 
 QUERY_TIMEOUT = 30.0
 MAX_CELL_CHARS = 200

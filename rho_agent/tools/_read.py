@@ -8,7 +8,7 @@ import shlex
 from pydantic import BaseModel, Field
 
 from rho_agent.backends import NotRegularFileError
-from rho_agent.tools.base import (
+from rho_agent.tools._base import (
     MAX_OUTPUT_CHARS,
     Capability,
     Tool,

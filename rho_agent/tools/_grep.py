@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from rho_agent.tools.base import (
+from rho_agent.tools._base import (
     SKIP_DIRS,
     Capability,
     Tool,
@@ -25,7 +25,7 @@ from rho_agent.tools.base import (
     ToolResult,
     display_path,
 )
-from rho_agent.tools.glob import expand_braces, glob_regex
+from rho_agent.tools._glob import expand_braces, glob_regex
 
 MAX_LINE_CHARS = 500
 #: Bytes of raw search output taken from the workspace; beyond this results are partial.

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rho_agent.permissions.profile import ShellMode
-from rho_agent.tools.base import Capability, PermissionDenied, Tool, ToolContext, ToolResult
+from rho_agent.tools._base import Capability, PermissionDenied, Tool, ToolContext, ToolResult
 
 #: Longest timeout the model may ask for, seconds.
 MAX_TIMEOUT = 600

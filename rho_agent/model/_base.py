@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from rho_agent.model.usage import Usage
+from rho_agent.model._usage import Usage
 
 
 @dataclass

@@ -13,7 +13,7 @@ import shlex
 
 from pydantic import BaseModel, Field
 
-from rho_agent.tools.base import (
+from rho_agent.tools._base import (
     SKIP_DIRS,
     Capability,
     Tool,
