@@ -33,12 +33,19 @@ from rho_agent.tools import summarize_call
 class ToolLine:
     name: str
     summary: str
-    status: str = "running"  # running | ok | error | denied | waiting
+    status: str = "running"  # running | ok | error | denied | waiting | stopped
     duration_s: float | None = None
     detail: str = ""
 
     def render(self) -> str:
-        mark = {"running": "…", "ok": "✓", "error": "✗", "denied": "⊘", "waiting": "?"}[self.status]
+        mark = {
+            "running": "…",
+            "ok": "✓",
+            "error": "✗",
+            "denied": "⊘",
+            "waiting": "?",
+            "stopped": "■",
+        }[self.status]
         took = f" ({self.duration_s:.1f}s)" if self.duration_s is not None else ""
         detail = f" — {self.detail}" if self.detail else ""
         return f"{mark} {self.summary}{took}{detail}"
@@ -126,9 +133,20 @@ class RunState:
         elif isinstance(event, Notice):
             self.log.append(f"· {event.message}")
         elif isinstance(event, RunFinished):
-            self.status, self.answer, self.error = event.status, event.text, event.error
+            self.answer, self.error = event.text, event.error
             self.usage, self.cost_usd, self.turns = event.usage, event.cost_usd, event.turns
+            self.finish(event.status)
+
+    def finish(self, status: str) -> None:
+        """The run is over (also when it ended without a `RunFinished`, e.g. it failed to
+        start): nothing is shown as still running or waiting."""
+        if self.status == "running":
+            self.status = status
+        if self.finished_at is None:
             self.finished_at = time.monotonic()
+        for line in self.tools.values():
+            if line.status in ("running", "waiting"):
+                line.status = "stopped"
 
     def _line(self, call_id: str, name: str, tool_input: dict[str, Any] | None = None) -> ToolLine:
         if call_id not in self.tools:

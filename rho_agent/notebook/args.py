@@ -11,6 +11,7 @@ The notebook adds its own (`--session --new --background --out --var --allow-rer
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import typing
 from dataclasses import dataclass, field
@@ -291,7 +292,12 @@ def _split(line: str, prog: str) -> list[str]:
 
 
 def _given(ns: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(ns, name) for name in names if getattr(ns, name, None) is not None}
+    given = {name: getattr(ns, name) for name in names if getattr(ns, name, None) is not None}
+    if "working_dir" in given:
+        # Settings outlive the line: a relative path means the directory the kernel is in now,
+        # not wherever it is when a later cell (or a Daytona upload of the project) uses it.
+        given["working_dir"] = os.path.abspath(os.path.expanduser(given["working_dir"]))
+    return given
 
 
 def _identifier(name: str | None, flag: str) -> Any:

@@ -7,7 +7,8 @@ shown as one `Error: …` line instead of a traceback.
 
 A blocking `%%rho` cell waits for its run on the extension's runner thread; a kernel
 interrupt cancels the run and ends the session's workspace (a sandbox is deleted); the next
-cell continues the conversation. `--background` returns at once with a live widget.
+cell continues the conversation. `--background` returns at once with a live widget (and
+`--out VAR` a handle); its answer becomes a plain output of a later cell (`deliveries`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rho_agent.errors import ConfigError, RhoError
 if TYPE_CHECKING:
     from rho_agent.frontend import Job
     from rho_agent.notebook.args import CellArgs, LineArgs
+    from rho_agent.notebook.deliveries import RunHandle
     from rho_agent.notebook.interrupts import InterruptHandling
     from rho_agent.notebook.registry import NotebookSession, Registry
     from rho_agent.notebook.render import RunView
@@ -96,14 +98,19 @@ class RhoMagics(Magics):
         nbs = registry.session(args.session, args.agent, new=args.new)
         view = RunView(prompt)
 
-        def finish(result: Any) -> None:
-            if args.out:
-                user_ns[args.out] = result
+        def record(result: Any) -> None:
             if result.ok:
                 registry.ledger.record(key)
 
+        def finish(result: Any) -> None:
+            if args.out:
+                user_ns[args.out] = result
+            record(result)
+
         if args.background:
-            self._background(nbs, view, prompt, run_kwargs, finish)
+            run = self._background(nbs, view, prompt, run_kwargs, record)
+            if args.out:  # at once: a RunHandle (`await VAR`, `VAR.result()`, `VAR.done()`)
+                user_ns[args.out] = run
             return
         result = self._blocking(nbs, view, prompt, run_kwargs)
         finish(result)
@@ -128,23 +135,23 @@ class RhoMagics(Magics):
         try:
             result = job.wait()
         except KeyboardInterrupt:
-            view.status = "cancelled" if view.status == "running" else view.status
+            view.finish("cancelled")
             handle.update(view.live_bundle(), raw=True)
             raise CellError(
                 "Interrupted: the run was cancelled and the session's workspace closed (a Daytona "
                 "sandbox is deleted unless --keep). The next %%rho cell continues the conversation."
             ) from None
         except (asyncio.CancelledError, concurrent.futures.CancelledError):
+            view.finish("cancelled")
             handle.update(view.live_bundle(), raw=True)
             raise CellError("The run was cancelled.") from None
         except BaseException:
-            if view.status == "running":
-                view.status = "failed"
+            view.finish("failed")
             handle.update(view.live_bundle(), raw=True)
             raise
-        handle.update(
-            view.answer_bundle(), raw=True
-        )  # the answer, as Markdown saved with the notebook
+        # The answer, as Markdown saved with the notebook. A failed run's reason is the cell's
+        # error line (the cell fails so Run All stops): shown there, not twice.
+        handle.update(view.answer_bundle(with_failure=result.ok), raw=True)
         display(view.log_bundle(), raw=True)
         return result
 
@@ -155,9 +162,12 @@ class RhoMagics(Magics):
         prompt: str,
         run_kwargs: dict[str, Any],
         finish: Any,
-    ) -> None:
+    ) -> RunHandle:
+        """Start the run with a live widget; its answer also becomes a plain output of a later
+        cell (`rho_agent.notebook.deliveries`): widget state is not saved as a cell output."""
         from IPython.display import display
 
+        from rho_agent.notebook.deliveries import RunHandle, get_deliveries
         from rho_agent.notebook.panel import RunWidget
 
         widget = RunWidget()
@@ -166,6 +176,7 @@ class RhoMagics(Magics):
         )
         widget.follow(job, view, on_result=finish)
         display(widget)
+        return RunHandle(get_deliveries().track(job, view, nbs.name, "background"))
 
     def _confirm_rerun(self, registry: Registry, key: str) -> None:
         when = registry.ledger.ran_at(key)
@@ -347,7 +358,7 @@ def _end_sessions_on_exit(change: dict[str, Any]) -> None:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from rho_agent.notebook import completion
+    from rho_agent.notebook import completion, deliveries
     from rho_agent.notebook.interrupts import InterruptHandling
 
     magics = RhoMagics(ipython)
@@ -355,6 +366,7 @@ def load_ipython_extension(ipython: Any) -> None:
     completion.install(ipython)
     _document(magics)
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    deliveries.install(ipython)  # answers of background and panel runs become cell outputs
     ipython.observe(_end_sessions_on_exit, names="exit_now")
     magics.interrupts = InterruptHandling(ipython)
     magics.interrupts.install()
@@ -369,10 +381,11 @@ def _document(magics: RhoMagics) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from rho_agent.notebook import completion
+    from rho_agent.notebook import completion, deliveries
     from rho_agent.notebook.registry import reset_registry
 
     completion.uninstall(ipython)
+    deliveries.uninstall(ipython)
     magics = ipython.magics_manager.registry.get("RhoMagics")
     if magics is not None:
         if magics.interrupts is not None:

@@ -69,6 +69,11 @@ class RunWidget(W.VBox):
         self.observe(self._show_approval, names="pending_approval")
         self.observe(self._show_status, names="status")
 
+    def __repr__(self) -> str:
+        # The text/plain of the widget's output: what GitHub, nbviewer or a kernel without
+        # the widget's model show. The answer itself is saved as a plain output of a cell.
+        return f"<RunWidget: agent run, {self.status}; the answer is saved as a cell output>"
+
     # ---------------------------------------------------------------- behaviour
 
     def follow(self, job: Any, view: Any, on_result: Any = None) -> None:
@@ -283,8 +288,11 @@ class Panel(W.VBox):
         )
 
     def run(self, prompt: str | None = None) -> Any:
-        """Start a run in the background with the staged uploads; returns its Job."""
+        """Start a run in the background with the staged uploads; returns its `RunHandle`
+        (`.done()`, `.result()`, `await`). Its answer becomes a plain output of the cell that
+        waits for it, or else of the next cell that executes after it ended."""
         from rho_agent.frontend import files as transfer
+        from rho_agent.notebook.deliveries import RunHandle, get_deliveries
         from rho_agent.notebook.render import RunView
 
         prompt = (prompt if prompt is not None else self.prompt.value).strip()
@@ -306,7 +314,7 @@ class Panel(W.VBox):
             prepare=snapshot,
         )
         self.run_view.follow(job, view)
-        return job
+        return RunHandle(get_deliveries().track(job, view, nbs.name, "panel"))
 
     def cancel(self) -> None:
         self.run_view.cancel()

@@ -64,24 +64,27 @@ class RunView(RunState):
     def live_bundle(self) -> Bundle:
         return {"text/html": self.live_html(), "text/plain": self.plain()}
 
-    def answer_markdown(self) -> str:
+    def answer_markdown(self, with_failure: bool = True) -> str:
         """The final answer as Markdown that reads as written (no math, no HTML); a failed run
-        says why."""
-        if self.status == "completed":
+        says why (unless the caller shows that itself)."""
+        if self.status == "completed" or not with_failure:
             return escape_markdown(self.answer) if self.answer else "_(no answer)_"
         reason = escape_markdown(self.error or self.status)
         answer = escape_markdown(self.answer) + "\n\n" if self.answer else ""
         return f"{answer}**Run {self.status}:** {reason}"
 
-    def answer_text(self) -> str:
-        """The final answer as plain text; a failed run says why."""
-        if self.status == "completed":
+    def answer_text(self, with_failure: bool = True) -> str:
+        """The final answer as plain text; a failed run says why (unless the caller does)."""
+        if self.status == "completed" or not with_failure:
             return self.answer or "(no answer)"
         reason = self.error or self.status
         return (self.answer + "\n\n" if self.answer else "") + f"Run {self.status}: {reason}"
 
-    def answer_bundle(self) -> Bundle:
-        return {"text/markdown": self.answer_markdown(), "text/plain": self.answer_text()}
+    def answer_bundle(self, with_failure: bool = True) -> Bundle:
+        return {
+            "text/markdown": self.answer_markdown(with_failure),
+            "text/plain": self.answer_text(with_failure),
+        }
 
     def log_bundle(self) -> Bundle:
         """A collapsible tool log with the status line as its summary."""

@@ -240,3 +240,12 @@ async def test_session_handle_works_with_await_in_a_cell(ip, fake: FakeAnthropic
     assert result.text == "awaited"
     assert nb.session().run_sync("again").text == "synced"
     assert len(fake.requests[1].messages) == 3
+
+
+def test_a_failed_runs_reason_is_shown_once(ip, fake: FakeAnthropic, capsys) -> None:
+    fake.add(reply(tool_call("bash", {"command": "true"})))
+    with pytest.raises(CellError, match="reached the limit of 1 turns") as failed:
+        ip.run_cell_magic("rho", "--profile developer --max-turns 1", "loop")
+    shown = capsys.readouterr().out
+    assert "reached the limit of 1 turns" not in shown  # only in the cell's error line
+    assert "reached the limit of 1 turns" in str(failed.value)

@@ -276,3 +276,20 @@ def test_answer_and_stop_message_have_no_math() -> None:
     assert "$120" not in bundle["text/markdown"].replace(r"\$", "")
     assert r"\$0.0006" in bundle["text/markdown"] and r"\$120" in bundle["text/markdown"]
     assert "from $120 to $144" in bundle["text/plain"]  # plain text stays as written
+
+
+def test_a_stopped_run_shows_nothing_still_running() -> None:
+    from rho_agent.events import ToolCallStarted
+
+    view = RunView("p")
+    view.on_event(ToolCallStarted(id="t1", name="bash", input={"command": "sleep 60"}))
+    assert view.tools["t1"].render().startswith("…")
+    view.finish("cancelled")
+    assert view.status == "cancelled" and view.tools["t1"].render().startswith("■")
+    assert "⏳" not in view.live_html()
+
+
+def test_a_relative_working_dir_is_kept_absolute(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert parse_line("config --working-dir data").agent["working_dir"] == str(tmp_path / "data")
+    assert parse_cell_line("-C ~/x").agent["working_dir"].endswith("/x")
