@@ -23,7 +23,10 @@ DOCS = [
     ROOT / "docs" / "extending.md",
 ]
 #: Pages with Python blocks that are not run here, and why.
-NOT_RUN = {"daytona.md": "its examples need a Daytona sandbox (the CLI is tested on LocalDaytona)"}
+NOT_RUN = {
+    "daytona.md": "its examples need a Daytona; tests/test_daytona_api.py runs the Daytona "
+    "page's examples against LocalDaytona instead"
+}
 _BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 _NOTEBOOK = re.compile(r"\A#[^\n]*\b(notebook|Jupyter|asyncio REPL|python -m asyncio)\b")
 

@@ -354,9 +354,13 @@ class Panel(W.VBox):
         return list(self.files)
 
     def download(self, remote: str, local: str | None = None) -> str:
-        """Copy a workspace file or directory to `local` (default: its name in the current dir)."""
+        """Copy a workspace file or directory to `local` (default: its name in the current dir).
+
+        Missing folders are made only below the notebook's folder (the kernel's current
+        directory): a typo in the "Save to" field must not create directories anywhere."""
         from rho_agent.frontend import files as transfer
 
+        local = _save_target(local, field="Save to") if local else None
         nbs = self.notebook_session
 
         async def go() -> str:
@@ -442,6 +446,18 @@ class Panel(W.VBox):
         # The session counts every model call as it happens, a run in progress's too.
         nbs = self.registry.sessions.get(self.session_name or DEFAULT_SESSION)
         self.cost_usd = nbs.cost_usd if nbs else 0.0
+
+
+def _save_target(path: str, *, field: str) -> str:
+    """`path` resolved against the current directory. Outside it, its folder must exist."""
+    root = Path.cwd().resolve()
+    target = (root / Path(path).expanduser()).resolve()
+    if not target.is_relative_to(root) and not target.parent.is_dir():
+        raise ConfigError(
+            f"{field}: {target.parent} does not exist. The panel makes missing folders only "
+            f"below this notebook's folder ({root}); create it first, or save below it."
+        )
+    return str(target)
 
 
 def _effective(nbs: Any) -> dict[str, Any]:

@@ -158,3 +158,18 @@ def test_rho_panel_and_unload(ip, fake: FakeAnthropic) -> None:
         assert "rho" not in ip.magics_manager.magics["cell"] and registry._registry is None
     finally:
         ip.run_line_magic("load_ext", "rho_agent")
+
+
+def test_panel_download_makes_folders_only_below_the_notebook(
+    ip, workdir: Path, tmp_path: Path
+) -> None:
+    from rho_agent.errors import ConfigError
+    from rho_agent.notebook import Panel
+
+    panel = Panel()
+    outside = tmp_path / "elsewhere" / "deep" / "a.txt"
+    with pytest.raises(ConfigError, match="elsewhere/deep does not exist"):
+        panel.download("a.txt", str(outside))
+    with pytest.raises(ConfigError, match="escape does not exist"):
+        panel.download("a.txt", "../escape/a.txt")
+    assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "escape").exists()
