@@ -61,6 +61,16 @@ def run_cli(
     )
 
 
+def markdown_text(markdown: str) -> str:
+    """An answer's Markdown without the block that keeps MathJax off it (`frontend.no_math`)."""
+    from rho_agent.frontend import no_math
+
+    head, tail = no_math("\0").split("\0")
+    if markdown.startswith(head) and markdown.endswith(tail):
+        return markdown[len(head) : -len(tail)]
+    return markdown
+
+
 def make_shell_fixture(root: Path) -> Path:
     """The directory `tests/shell_cases.py` assumes: a few files and a git repo with one commit."""
     root.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,16 @@ _INLINE_CODE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
 _SPECIAL = re.compile(r"(?<!\\)\$|\\(?=[()\[\]])|<(?=[A-Za-z/!?])")
 
 
+#: MathJax skips elements with these classes (v3's default, and v2's for nbviewer): JupyterLab
+#: typesets the rendered HTML, where Markdown's own `\$` escape has already become a bare `$`.
+_NO_MATH = '<div class="mathjax_ignore tex2jax_ignore">\n\n{}\n\n</div>'
+
+
+def no_math(markdown: str) -> str:
+    """`markdown` in a block MathJax leaves alone (the Markdown inside is still rendered)."""
+    return _NO_MATH.format(markdown)
+
+
 def escape_markdown(text: str) -> str:
     """`text` with math and HTML openers escaped outside code."""
     out: list[str] = []

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rho_agent.events import Event
-from rho_agent.frontend import RunState, escape_markdown
+from rho_agent.frontend import RunState, escape_markdown, no_math
 
 #: Characters of streamed text and lines of tool log shown live; the rest is on disk.
 MAX_LIVE_TEXT = 3000
@@ -82,7 +82,7 @@ class RunView(RunState):
 
     def answer_bundle(self, with_failure: bool = True) -> Bundle:
         return {
-            "text/markdown": self.answer_markdown(with_failure),
+            "text/markdown": no_math(self.answer_markdown(with_failure)),
             "text/plain": self.answer_text(with_failure),
         }
 

@@ -122,7 +122,10 @@ def drive_the_panel(lab: str, page, fake: FakeAnthropic) -> None:
 
     fake.add(
         reply(text("Looking at the workspace. "), tool_call("list", {}), delay=0.15),
-        reply(text("## Result\n\nThe panel **works** in a real browser."), delay=0.3),
+        reply(
+            text("## Result\n\nThe panel **works** in a real browser: from $120 to $144."),
+            delay=0.3,
+        ),
         lambda request: reply(
             text("still thinking " * 200), delay=0.25, chunk=8
         ),  # a long run to cancel
@@ -153,6 +156,9 @@ def drive_the_panel(lab: str, page, fake: FakeAnthropic) -> None:
     answer = panel.locator(".jp-RenderedMarkdown h2")
     expect(answer).to_contain_text("Result", timeout=30_000)
     expect(panel.locator(".jp-RenderedMarkdown strong").first).to_have_text("works")
+    # Dollar amounts read as written: no math typeset (issue 10: "$120 to $" was italic math).
+    expect(panel.locator(".jp-RenderedMarkdown").first).to_contain_text("from $120 to $144.")
+    expect(panel.locator("mjx-container, .MathJax, .katex")).to_have_count(0)
     expect(panel.locator(".rho-log summary")).to_contain_text("completed · 2 turn(s)")
     expect(panel).to_contain_text("Cost so far: $0.0")
     panel.screenshot(path=str(ARTIFACTS / "panel-run.png"))

@@ -10,6 +10,9 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
+from _fixtures import markdown_text
+
+from rho_agent.frontend import no_math
 from rho_agent.notebook import Panel
 from rho_agent.notebook.deliveries import RunHandle, get_deliveries
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text
@@ -37,7 +40,7 @@ class Shown:
         return [o for o in self.items if isinstance(o, dict)]
 
     def markdown(self) -> list[str]:
-        return [b["text/markdown"] for b in self.bundles if "text/markdown" in b]
+        return [markdown_text(b["text/markdown"]) for b in self.bundles if "text/markdown" in b]
 
     def take(self) -> list[dict[str, str]]:
         bundles, self.items = self.bundles, []
@@ -71,7 +74,7 @@ def test_out_is_a_handle_at_once_and_result_shows_the_answer_once(
     )
     assert "\\$" in bundles[0]["text/markdown"]  # no math in the saved Markdown
     assert bundles[1] == {
-        "text/markdown": "the **answer** is \\$120",
+        "text/markdown": no_math("the **answer** is \\$120"),
         "text/plain": "the **answer** is $120",
     }
     assert "<details" in bundles[2]["text/html"]  # the tool log

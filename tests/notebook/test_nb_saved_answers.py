@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from _fixtures import markdown_text
 
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text
 
@@ -37,7 +38,7 @@ def markdown_outputs(nb: object) -> list[tuple[int, str]]:
         for output in cell.get("outputs", []):
             markdown = output.get("data", {}).get("text/markdown")
             if markdown is not None:
-                found.append((index, "".join(markdown)))
+                found.append((index, markdown_text("".join(markdown))))
     return found
 
 

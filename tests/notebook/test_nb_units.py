@@ -19,7 +19,7 @@ from rho_agent.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from rho_agent.frontend import Runner
+from rho_agent.frontend import Runner, no_math
 from rho_agent.model import Usage
 from rho_agent.notebook.args import cell_parser, parse_cell_line, parse_line
 from rho_agent.notebook.interpolate import interpolate
@@ -224,7 +224,7 @@ def test_run_view_shows_text_tools_tokens_and_caps_long_output() -> None:
             status="completed", text="**Done**", usage=Usage(input_tokens=5), cost_usd=0.01, turns=2
         )
     )
-    assert view.answer_bundle()["text/markdown"] == "**Done**"
+    assert view.answer_bundle()["text/markdown"] == no_math("**Done**")
     log = view.log_bundle()["text/html"]
     assert log.startswith("<details") and "✗ bash: echo 0" in log and "17 tool call(s)" in log
 
