@@ -216,3 +216,14 @@ def test_leaving_tells_how_to_come_back(project: Path) -> None:
         child.expect(pexpect.EOF)
         child.close()
         assert child.exitstatus == 0
+
+
+def test_cost_of_an_unknown_model_is_marked_estimated(project: Path) -> None:
+    with FakeAnthropic([reply(text("Hi."))]) as fake:
+        child, _ = spawn(project, {**fake.env(), "RHO_AGENT_MODEL": "my-local-model"})
+        child.sendline("hi")
+        child.expect("Hi.")
+        child.expect("›")
+        child.sendline("/cost")
+        child.expect_exact("(estimated: unknown model 'my-local-model')")
+        leave(child)

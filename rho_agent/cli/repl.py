@@ -140,8 +140,9 @@ async def _command(command: str, arg: str, session: Any, agent: Any, renderer: A
             usage=session.usage,
             cost_usd=session.cost_usd,
             turns=session.turns,
+            cost_estimated=agent.price.estimated,
         )
-        sys.stderr.write(f"session {session.id}: {format_usage(summary)}\n")
+        sys.stderr.write(f"session {session.id}: {format_usage(summary, agent.model)}\n")
     elif command == "/clear":
         await session.clear()
         sys.stderr.write("Conversation cleared.\n")
