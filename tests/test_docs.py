@@ -24,8 +24,8 @@ DOCS = [
 ]
 #: Pages with Python blocks that are not run here, and why.
 NOT_RUN = {
-    "daytona.md": "its examples need a Daytona; tests/test_daytona_api.py runs the Daytona "
-    "page's examples against LocalDaytona instead"
+    "daytona.md": "its blocks share one namespace and need a Daytona: tests/test_docs_daytona.py "
+    "runs them in order against LocalDaytona"
 }
 _BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 _NOTEBOOK = re.compile(r"\A#[^\n]*\b(notebook|Jupyter|asyncio REPL|python -m asyncio)\b")
