@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rho_agent._bus import EventBus, EventCallback
 from rho_agent._loop import CostLimit, Loop, RunResult
@@ -35,7 +35,43 @@ from rho_agent.store import (
 from rho_agent.tool_calls import tool_result
 from rho_agent.tools import Approver
 
-__all__ = ["CostLimit", "EventCallback", "RunResult", "Session"]
+__all__ = [
+    "CostLimit",
+    "EventCallback",
+    "RunHook",
+    "RunResult",
+    "Session",
+    "add_run_hook",
+    "remove_run_hook",
+]
+
+
+class RunHook(Protocol):
+    """A hook around every `Session.run` of the process: how the program hosting sessions may
+    answer a run itself. A Jupyter kernel with `%load_ext rho_agent` registers one, so a cell
+    that calls the plain API under Run All gets back the answer it already paid for
+    (`rho_agent.notebook.guard`). Nothing registers one outside a notebook."""
+
+    def before_run(self, session: Session, prompt: str) -> RunResult | None:
+        """A result to return instead of running `prompt` (the run does not happen), or None."""
+        ...
+
+    def after_run(self, session: Session, prompt: str, result: RunResult) -> None:
+        """The run of `prompt` ended with `result` (not called when it raised)."""
+        ...
+
+
+_run_hooks: list[RunHook] = []  # process-wide, like the kernel they serve
+
+
+def add_run_hook(hook: RunHook) -> None:
+    if hook not in _run_hooks:
+        _run_hooks.append(hook)
+
+
+def remove_run_hook(hook: RunHook) -> None:
+    if hook in _run_hooks:
+        _run_hooks.remove(hook)
 
 
 class Session:
@@ -247,19 +283,26 @@ class Session:
             raise RhoError(
                 "A run is already in progress in this session; await it or cancel() it first."
             )
+        hooks = tuple(_run_hooks)
+        for hook in hooks:  # a notebook's Run-All guard may answer from a past run
+            if (earlier := hook.before_run(self, prompt)) is not None:
+                return earlier
         await self.start()
         self._run_task = asyncio.ensure_future(self._run(prompt, limit))
         # On the main thread (a notebook cell), a signal wakes the loop: a kernel interrupt
         # cancels this run at once rather than when the loop next wakes up.
         with loop_wakes_on_signals():
             try:
-                return await asyncio.shield(self._run_task)
+                result = await asyncio.shield(self._run_task)
             except asyncio.CancelledError:
                 # Our caller was cancelled (Ctrl-C, kernel interrupt): stop the run (a running
                 # command is killed), let it clean up.
                 self._run_task.cancel()
                 await asyncio.gather(self._run_task, return_exceptions=True)
                 raise
+        for hook in hooks:
+            hook.after_run(self, prompt, result)
+        return result
 
     async def _run(self, prompt: str, limit: CostLimit | None = None) -> RunResult:
         loop = Loop(

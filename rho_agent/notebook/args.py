@@ -156,7 +156,7 @@ def _notebook_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-rerun",
         action="store_true",
-        help="Run even if this exact cell already ran (no confirmation).",
+        help="Run even if this exact cell already ran (otherwise its earlier answer is shown).",
     )
 
 
@@ -211,7 +211,7 @@ def line_parser() -> _Parser:
         "--allow-rerun",
         action="store_true",
         default=None,
-        help="Never ask before re-running a cell.",
+        help="Run cells that already ran again (no Run-All guard).",
     )
     config.add_argument(
         "--budget",

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rho_agent.frontend import Job
+    from rho_agent.notebook.guard import Replay
     from rho_agent.notebook.render import Bundle, RunView
     from rho_agent.session import RunResult
 
@@ -210,6 +211,21 @@ class RunHandle:
         self._delivery = delivery
         self.job = delivery.job
         self.view = delivery.view
+
+    @classmethod
+    def replayed(cls, replay: Replay, session: str | None, kind: str) -> RunHandle:
+        """The handle of a run the Run-All guard did not repeat: done, its answer shown."""
+        from rho_agent.frontend import DEFAULT_SESSION
+        from rho_agent.notebook.registry import get_registry
+
+        async def earlier() -> RunResult:
+            return replay.result
+
+        job = get_registry().runner.submit(earlier())
+        job.wait()
+        delivery = Delivery(job, replay.view, session or DEFAULT_SESSION, kind)
+        delivery.delivered = True  # the cell that skipped it showed it
+        return cls(delivery)
 
     @property
     def session(self) -> str:

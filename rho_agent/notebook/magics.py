@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import datetime
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -26,8 +25,9 @@ if TYPE_CHECKING:
     from rho_agent.frontend import Job
     from rho_agent.notebook.args import CellArgs, LineArgs
     from rho_agent.notebook.deliveries import RunHandle
+    from rho_agent.notebook.guard import Claim
     from rho_agent.notebook.interrupts import InterruptHandling
-    from rho_agent.notebook.registry import NotebookSession, Registry
+    from rho_agent.notebook.registry import NotebookSession, Registry, SessionRunGuard
     from rho_agent.notebook.render import RunView
 
 
@@ -47,12 +47,20 @@ class CellError(RhoError):
 class RhoMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
-        self.cell_id: str | None = None
         self.interrupts: InterruptHandling | None = None  # what ■ does (load/unload)
+        self.run_guard: SessionRunGuard | None = None  # the plain API's guard (load/unload)
 
     def pre_run_cell(self, info: Any) -> None:
-        """Remember the id of the executing cell (Jupyter sends it; the Run-All guard uses it)."""
-        self.cell_id = getattr(info, "cell_id", None)
+        """The Run-All guard learns which cell executes (Jupyter sends its id)."""
+        from rho_agent.notebook.registry import get_registry
+
+        get_registry().guard.enter_cell(getattr(info, "cell_id", None), info.raw_cell or "")
+
+    def post_run_cell(self, result: Any = None) -> None:
+        from rho_agent.notebook.registry import current_registry
+
+        if (registry := current_registry()) is not None:
+            registry.guard.leave_cell()
 
     @line_magic("rho")
     def rho_line(self, line: str) -> Any:
@@ -74,7 +82,6 @@ class RhoMagics(Magics):
 
     def _cell(self, args: CellArgs, line: str, cell: str) -> None:
         from rho_agent.frontend import files as transfer
-        from rho_agent.notebook.guard import cell_key, notebook_path
         from rho_agent.notebook.interpolate import interpolate
         from rho_agent.notebook.registry import get_registry
         from rho_agent.notebook.render import RunView
@@ -83,11 +90,16 @@ class RhoMagics(Magics):
         if not cell.strip():
             raise ConfigError("%%rho: the cell is empty; write the prompt below the %%rho line.")
         registry = get_registry()
-        key = cell_key(f"{line}\n{cell}", self.cell_id, notebook_path())
-        if not (args.allow_rerun or registry.allow_rerun):
-            self._confirm_rerun(registry, key)
         assert self.shell is not None  # magics are only called from a shell
         user_ns = self.shell.user_ns
+        claim = registry.guard.claim(
+            "%%rho", source=f"{line}\n{cell}", allow_rerun=args.allow_rerun
+        )
+        if claim is not None and claim.replay is not None:
+            _show_replay(claim, args, user_ns)
+            return
+        if claim is not None and (why := claim.rerun_notice()):
+            print(why)
         prompt = interpolate(cell.strip(), user_ns)
         # Everything that can be wrong with the cell is found before a workspace exists.
         run_kwargs = {
@@ -98,22 +110,15 @@ class RhoMagics(Magics):
         nbs = registry.session(args.session, args.agent, new=args.new)
         view = RunView(prompt)
 
-        def record(result: Any) -> None:
-            if result.ok:
-                registry.ledger.record(key)
-
-        def finish(result: Any) -> None:
-            if args.out:
-                user_ns[args.out] = result
-            record(result)
-
+        run_kwargs["claim"] = claim  # the run is remembered once it completed
         if args.background:
-            run = self._background(nbs, view, prompt, run_kwargs, record)
+            run = self._background(nbs, view, prompt, run_kwargs)
             if args.out:  # at once: a RunHandle (`await VAR`, `VAR.result()`, `VAR.done()`)
                 user_ns[args.out] = run
             return
         result = self._blocking(nbs, view, prompt, run_kwargs)
-        finish(result)
+        if args.out:
+            user_ns[args.out] = result
         if not result.ok:
             raise CellError(f"Run {result.status}: {result.error or 'see the log above'}")
 
@@ -161,7 +166,6 @@ class RhoMagics(Magics):
         view: RunView,
         prompt: str,
         run_kwargs: dict[str, Any],
-        finish: Any,
     ) -> RunHandle:
         """Start the run with a live widget; its answer also becomes a plain output of a later
         cell (`rho_agent.notebook.deliveries`): widget state is not saved as a cell output."""
@@ -174,27 +178,9 @@ class RhoMagics(Magics):
         job = nbs.start_run(
             prompt, view, widget.show_live, approver=lambda job: widget.approver, **run_kwargs
         )
-        widget.follow(job, view, on_result=finish)
+        widget.follow(job, view)
         display(widget)
         return RunHandle(get_deliveries().track(job, view, nbs.name, "background"))
-
-    def _confirm_rerun(self, registry: Registry, key: str) -> None:
-        when = registry.ledger.ran_at(key)
-        if when is None:
-            return
-        stamp = datetime.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M")
-        try:
-            answer = _ask(
-                f"This %%rho cell already ran ({stamp}). Run the agent again? It costs money. [y/N] "
-            )
-        except Exception:  # no stdin (nbclient, Voila…): treat as "no"
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            raise CellError(
-                f"Not run: this exact %%rho cell already ran ({stamp}), e.g. before the notebook was "
-                "reopened and run again. To run it anyway add --allow-rerun to the %%rho line, or "
-                "run `%rho config --allow-rerun` once."
-            )
 
     # ------------------------------------------------------------------ %rho
 
@@ -233,16 +219,20 @@ class RhoMagics(Magics):
             case a.Config(agent=agent, allow_rerun=allow_rerun, clear=clear, budget=budget):
                 if clear:
                     registry.defaults.clear()
-                    registry.allow_rerun = False
+                    registry.guard.allow_rerun = False
                 registry.defaults.update(agent)
                 if allow_rerun is not None:
-                    registry.allow_rerun = allow_rerun
+                    registry.guard.allow_rerun = allow_rerun
                 if budget is not None:
                     registry.budget_usd = budget or None
                 shown = show_settings(registry.defaults)
                 print(
                     f"Defaults for new sessions: {shown or '(none)'}"
-                    + ("; re-runs are not confirmed" if registry.allow_rerun else "")
+                    + (
+                        "; cells that already ran run again (no Run-All guard)"
+                        if registry.guard.allow_rerun
+                        else ""
+                    )
                     + _budget_line(registry, "; ")
                 )
             case a.PanelArgs(session=name):
@@ -250,6 +240,22 @@ class RhoMagics(Magics):
 
                 return Panel(session=name)
         return None
+
+
+def _show_replay(claim: Claim, args: CellArgs, user_ns: dict[str, Any]) -> None:
+    """A cell that already ran: one line, its answer and tool log as they were, and `--out`
+    as it was (for `--background`, a handle of the finished run)."""
+    from rho_agent.notebook.guard import RERUN_CELL, show_replay
+
+    assert claim.replay is not None
+    show_replay(claim, RERUN_CELL)
+    if args.out:
+        if args.background:
+            from rho_agent.notebook.deliveries import RunHandle
+
+            user_ns[args.out] = RunHandle.replayed(claim.replay, args.session, "background")
+        else:
+            user_ns[args.out] = claim.replay.result
 
 
 def _on_session(registry: Registry, name: str | None, action: Any) -> Any:
@@ -366,6 +372,12 @@ def load_ipython_extension(ipython: Any) -> None:
     completion.install(ipython)
     _document(magics)
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    ipython.events.register("post_run_cell", magics.post_run_cell)
+    from rho_agent.notebook.registry import SessionRunGuard
+    from rho_agent.session import add_run_hook
+
+    magics.run_guard = SessionRunGuard()
+    add_run_hook(magics.run_guard)
     deliveries.install(ipython)  # answers of background and panel runs become cell outputs
     ipython.observe(_end_sessions_on_exit, names="exit_now")
     magics.interrupts = InterruptHandling(ipython)
@@ -390,10 +402,18 @@ def unload_ipython_extension(ipython: Any) -> None:
     if magics is not None:
         if magics.interrupts is not None:
             magics.interrupts.uninstall()
-        try:
-            ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
-        except ValueError:
-            pass
+        for event, callback in (
+            ("pre_run_cell", magics.pre_run_cell),
+            ("post_run_cell", magics.post_run_cell),
+        ):
+            try:
+                ipython.events.unregister(event, callback)
+            except ValueError:
+                pass
+        if magics.run_guard is not None:
+            from rho_agent.session import remove_run_hook
+
+            remove_run_hook(magics.run_guard)
         del ipython.magics_manager.registry["RhoMagics"]
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("rho", None)

@@ -76,7 +76,7 @@ class RunWidget(W.VBox):
 
     # ---------------------------------------------------------------- behaviour
 
-    def follow(self, job: Any, view: Any, on_result: Any = None) -> None:
+    def follow(self, job: Any, view: Any) -> None:
         """Show `job` (a Job running a NotebookSession.run) until it ends."""
         self.job, self.view = job, view
         self.status = "running"
@@ -109,8 +109,6 @@ class RunWidget(W.VBox):
             _append(self.answer, view.answer_bundle())
             _append(self.answer, view.log_bundle())
             self.status = result.status
-            if on_result is not None:
-                on_result(result)
 
         job.add_done_callback(done)
 
@@ -299,6 +297,16 @@ class Panel(W.VBox):
         if not prompt:
             raise ConfigError("Write a prompt first.")
         nbs = self.notebook_session
+        claim = self.registry.guard.claim(prompt)  # None for a click: only cell code is guarded
+        if claim is not None and claim.replay is not None:
+            from rho_agent.notebook.guard import RERUN_CALL, show_replay
+
+            show_replay(claim, RERUN_CALL)
+            handle = RunHandle.replayed(claim.replay, nbs.name, "panel")
+            self.run_view.follow(handle.job, claim.replay.view)
+            return handle
+        if claim is not None and (why := claim.rerun_notice()):
+            print(why)
         uploads, self._uploads, self.staged = self._uploads, [], []
         view = RunView(prompt)
 
@@ -312,6 +320,7 @@ class Panel(W.VBox):
             approver=lambda job: self.run_view.approver,
             uploads=uploads,
             prepare=snapshot,
+            claim=claim,
         )
         self.run_view.follow(job, view)
         return RunHandle(get_deliveries().track(job, view, nbs.name, "panel"))

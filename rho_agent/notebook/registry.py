@@ -1,8 +1,9 @@
 """The extension's one global: the registry of this kernel's named sessions.
 
 `NotebookSession` is the kit's `NamedSession` plus what a notebook shows: a run's live view,
-published to a cell's display or a panel (`start_run`). `Registry` adds the Run-All guard's
-ledger. Everything that touches a Session runs on the runner loop.
+published to a cell's display or a panel (`start_run`), and the Run-All guard around `run()`
+and `run_sync()` called from a cell. `Registry` adds the guard (`rho_agent.notebook.guard`).
+Everything that touches a Session runs on the runner loop.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rho_agent.frontend import DEFAULT_SESSION, Job, NamedSession, SessionRegistry, show_settings
-from rho_agent.notebook.guard import RunLedger
+from rho_agent.notebook.guard import RERUN_CALL, Claim, Guard, show_replay
 
 if TYPE_CHECKING:
     from rho_agent.events import Event
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_SESSION",
     "NotebookSession",
     "Registry",
+    "SessionRunGuard",
     "get_registry",
     "reset_registry",
     "show_settings",
@@ -41,10 +43,13 @@ class NotebookSession(NamedSession):
         sink: Callable[[dict[str, str]], Any],
         *,
         approver: Callable[[Job[RunResult]], Approver | None] | None = None,
+        claim: Claim | None = None,
         **run_kwargs: Any,
     ) -> Job[RunResult]:
         """Submit `execute(prompt, **run_kwargs)`; `view` follows its events and is published to
-        `sink` live (throttled). `approver(job)` makes the approver for this run."""
+        `sink` live (throttled). `approver(job)` makes the approver for this run. The guard's
+        `claim` records the run before the job ends (a cell waiting for it may be followed by
+        a Run All at once)."""
         from rho_agent.notebook.render import LiveDisplay
 
         live = LiveDisplay(view, sink)
@@ -57,7 +62,7 @@ class NotebookSession(NamedSession):
         async def go(job: Job[RunResult]) -> RunResult:
             live.start()
             try:
-                return await self.execute(
+                result = await self.execute(
                     prompt,
                     listener=on_event,
                     approver=approver(job) if approver else None,
@@ -65,15 +70,51 @@ class NotebookSession(NamedSession):
                 )
             finally:
                 await live.stop()
+            if claim is not None:
+                claim.record(result, view.trace_path)
+            return result
 
         return self.submit(go)
+
+    @property
+    def trace_path(self) -> str | None:
+        directory = self.session.directory if self.session is not None else None
+        return f"{directory}/trace.jsonl" if directory else None
+
+    def claim(self, prompt: str) -> Claim | None:
+        """The Run-All guard's decision for a run the executing cell's code asks for."""
+        registry = self.registry
+        return registry.guard.claim(prompt) if isinstance(registry, Registry) else None
+
+    async def run(self, prompt: str) -> RunResult:
+        claim = self.claim(prompt)
+        if claim is not None and claim.replay is not None:
+            show_replay(claim, RERUN_CALL)
+            return claim.replay.result
+        if claim is not None and (why := claim.rerun_notice()):
+            print(why)
+        result = await super().run(prompt)
+        if claim is not None:
+            claim.record(result, self.trace_path)
+        return result
+
+    def run_sync(self, prompt: str) -> RunResult:
+        claim = self.claim(prompt)
+        if claim is not None and claim.replay is not None:
+            show_replay(claim, RERUN_CALL)
+            return claim.replay.result
+        if claim is not None and (why := claim.rerun_notice()):
+            print(why)
+        result = super().run_sync(prompt)
+        if claim is not None:
+            claim.record(result, self.trace_path)
+        return result
 
 
 class Registry(SessionRegistry[NotebookSession]):
     def __init__(self) -> None:
         super().__init__(NotebookSession)
-        self.allow_rerun = False
-        self.ledger = RunLedger()
+        self.guard = Guard()
 
 
 _registry: Registry | None = None
@@ -100,3 +141,31 @@ def reset_registry() -> None:
         _registry.shutdown()
         atexit.unregister(_registry.shutdown)
         _registry = None
+
+
+class SessionRunGuard:
+    """The guard of `Session.run` called by a cell's own code (the plain API): a `RunHook`.
+
+    The notebook's entry points run their sessions on the runner thread and guard themselves;
+    `Guard.claim` ignores calls off the kernel's main thread, so they are not guarded twice."""
+
+    def __init__(self) -> None:
+        self._claims: dict[str, Claim] = {}  # by session id, until the run ends
+
+    def before_run(self, session: Any, prompt: str) -> RunResult | None:
+        claim = get_registry().guard.claim(prompt)
+        if claim is None:
+            return None
+        if claim.replay is not None:
+            show_replay(claim, RERUN_CALL)
+            return claim.replay.result
+        if why := claim.rerun_notice():
+            print(why)
+        self._claims[session.id] = claim
+        return None
+
+    def after_run(self, session: Any, prompt: str, result: RunResult) -> None:
+        claim = self._claims.pop(session.id, None)
+        if claim is not None:
+            trace = f"{session.directory}/trace.jsonl" if session.directory else None
+            claim.record(result, trace)

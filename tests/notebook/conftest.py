@@ -30,7 +30,6 @@ def ip(workdir: Path) -> Iterator[object]:
     shell = InteractiveShell.instance()
     if "RhoMagics" not in shell.magics_manager.registry:
         shell.run_line_magic("load_ext", "rho_agent")
-    shell.magics_manager.registry["RhoMagics"].cell_id = None
     yield shell
     reset_registry()
     for name in [n for n in shell.user_ns if not n.startswith("_")]:

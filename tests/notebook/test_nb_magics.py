@@ -144,39 +144,6 @@ def test_missing_api_key_is_a_clear_cell_error(ip) -> None:
         ip.run_cell_magic("rho", "", "hello")
 
 
-def test_rerun_of_the_same_cell_asks_first(ip, fake: FakeAnthropic, answers) -> None:
-    fake.add(reply(text("one")), reply(text("two")))
-    ip.run_cell_magic("rho", "", "count the rows")
-    with pytest.raises(CellError, match="already ran"):
-        ip.run_cell_magic("rho", "", "count the rows")  # no answer: not run
-    assert len(fake.requests) == 1 and "already ran" in answers.asked[-1]
-    answers.queue.append("y")
-    ip.run_cell_magic("rho", "", "count the rows")
-    assert len(fake.requests) == 2
-
-
-def test_rerun_guard_survives_a_new_kernel_and_can_be_turned_off(
-    ip, fake: FakeAnthropic, answers
-) -> None:
-    from rho_agent.notebook.registry import reset_registry
-
-    fake.add(reply(text("one")), reply(text("two")), reply(text("three")))
-    magics = ip.magics_manager.registry["RhoMagics"]
-    magics.cell_id = "cell-1"
-    ip.run_cell_magic("rho", "", "count")
-    reset_registry()  # a new kernel: only the ledger on disk remembers
-    with pytest.raises(CellError, match="already ran"):
-        ip.run_cell_magic("rho", "", "count")
-    magics.cell_id = "cell-2"  # another cell with the same text is a different cell
-    ip.run_cell_magic("rho", "", "count")
-    magics.cell_id = "cell-1"
-    ip.run_cell_magic("rho", "--allow-rerun", "count")  # an edited line is a different cell too
-    ip.run_line_magic("rho", "config --allow-rerun")
-    fake.add(reply(text("four")))
-    ip.run_cell_magic("rho", "", "count")
-    assert len(fake.requests) == 4 and len(answers.asked) == 1
-
-
 def test_approvals_are_asked_on_stdin(ip, fake: FakeAnthropic, answers, workdir: Path) -> None:
     fake.add(
         reply(tool_call("bash", {"command": "rm -rf build"})),
