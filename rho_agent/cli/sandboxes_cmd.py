@@ -98,13 +98,10 @@ async def _client() -> Any:
 
 async def _list(*, all_users: bool) -> list[Any]:
     client = await _client()  # first: without the SDK, one sentence with the pip line
-    from daytona import ListSandboxesQuery
-
-    from rho_agent.backends.daytona import LABEL, user_label
+    from rho_agent.backends.daytona import rho_sandboxes
 
     try:
-        labels = {LABEL: "1"} if all_users else {LABEL: "1", f"{LABEL}-user": user_label()}
-        found = [box async for box in client.list(ListSandboxesQuery(labels=labels))]
+        found = await rho_sandboxes(client, all_users=all_users)
     except Exception as exc:
         raise SandboxError(
             f"Could not list Daytona sandboxes: {getattr(exc, 'message', exc)}"

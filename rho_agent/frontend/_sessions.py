@@ -104,6 +104,15 @@ class NamedSession:
 
             agent = self.agent(uploads)
             self.uploaded = takes_uploads(agent)
+            sent = (
+                getattr(agent.backend, "uploads", None) if self.uploaded and not uploads else None
+            )
+            if sent:  # the backend's own choice (the project folder): say so, once
+                self.registry.notify(
+                    f"rho-agent: session '{self.name}' sends {', '.join(sent)} to its sandbox "
+                    "(no --upload given; .gitignored and secret files are left out). To send "
+                    "only what you choose, use --upload LOCAL:REMOTE."
+                )
             session = Session(agent, resume=self.session_id) if self.session_id else Session(agent)
             session.subscribe(self._dispatch)
             try:
@@ -139,10 +148,12 @@ class NamedSession:
         attachments: Iterable[Attachment] = (),
         end_on_cancel: bool = False,
         prepare: Callable[[Session], Awaitable[Any]] | None = None,
+        conclude: Callable[[Session], Awaitable[Any]] | None = None,
     ) -> RunResult:
         """Upload (`LOCAL:REMOTE` specs), ship attachments, run `prompt`, download
         (`(remote, local)` pairs). `prepare(session)` is awaited first, once the session is
-        open. Cancelling ends the session if `end_on_cancel`."""
+        open; `conclude(session)` last, once the run returned (before whoever awaits the run
+        sees its result). Cancelling ends the session if `end_on_cancel`."""
         if listener:
             self._listeners.append(listener)
         try:
@@ -166,6 +177,8 @@ class NamedSession:
             if result.ok:
                 for remote, local in downloads:
                     await download(session, remote, local)
+            if conclude is not None:
+                await conclude(session)
         except asyncio.CancelledError:
             if end_on_cancel:
                 await self.end()
@@ -235,7 +248,7 @@ class SessionRegistry(Generic[S]):
         #: What all sessions together may spend (USD, every model call counted); None: no cap.
         self.budget_usd: float | None = None
         self._ended_cost = 0.0  # of sessions reset since
-        self._notify = notify
+        self.notify = notify  # one line to the person (print)
 
     def session(
         self, name: str | None = None, overrides: dict[str, Any] | None = None, *, new: bool = False
@@ -265,7 +278,7 @@ class SessionRegistry(Generic[S]):
         if changed:
             if existing.session is not None:
                 self.runner.run(existing.end())
-                self._notify(
+                self.notify(
                     f"rho-agent: session '{name}' continues with new settings: {show_settings(changed)}"
                 )
             existing.settings.update(changed)

@@ -3,7 +3,9 @@
 The candidates come from the same parsers that read the lines (`rho_agent.notebook.args`),
 so a new option completes with no edit here. Values are completed where they are known:
 backends (the registry), profiles (built in, and profile files), models (the price table),
-session names (this kernel's), local paths (`--upload`, `%rho upload`, `--working-dir`).
+session names (this kernel's), sandbox ids (this kernel's sandboxes, then your rho-agent
+sandboxes on Daytona: asked at most every 30 s and for 3 s at most, so a Tab never hangs),
+local paths (`--upload`, `%rho upload`, `--working-dir`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import glob
 import os
 import shlex
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -109,11 +112,55 @@ def _sessions() -> list[str]:
     return sorted({DEFAULT_SESSION, *get_registry().sessions})
 
 
+#: Seconds a listing of Daytona sandboxes is reused, and the most a Tab waits for one.
+SANDBOX_LIST_TTL = 30.0
+SANDBOX_LIST_WAIT = 3.0
+
+
+def _sandboxes() -> list[str]:
+    from rho_agent.notebook.registry import get_registry
+
+    registry = get_registry()
+    mine = [
+        sandbox.id
+        for s in registry.sessions.values()
+        if (sandbox := getattr(s.workspace, "sandbox", None)) is not None
+    ]
+    return list(dict.fromkeys([*mine, *_daytona_ids(registry)]))
+
+
+def _daytona_ids(registry: Any) -> list[str]:
+    """Ids of your rho-agent sandboxes on Daytona (newest listing at most 30 s old), or none
+    when there is no SDK, no key, or no answer in time."""
+    cached = registry.completion_cache.get("sandboxes")
+    if cached is not None and time.monotonic() - cached[0] < SANDBOX_LIST_TTL:
+        return cached[1]
+
+    async def listing() -> list[str]:
+        from rho_agent.backends.daytona import connect, rho_sandboxes
+
+        client = await connect()
+        try:
+            return [box.id for box in await rho_sandboxes(client)]
+        finally:
+            await client.close()
+
+    job = registry.runner.submit(listing())
+    try:
+        ids = job.wait(SANDBOX_LIST_WAIT)
+    except Exception:  # no SDK or key, an API error, too slow: complete without them
+        job.cancel()
+        ids = []
+    registry.completion_cache["sandboxes"] = (time.monotonic(), ids)
+    return ids
+
+
 _VALUES: dict[str, Callable[[], list[str]]] = {
     "backend": _backends,
     "profile": _profiles,
     "model": _models,
     "session": _sessions,
+    "sandbox": _sandboxes,
 }
 
 

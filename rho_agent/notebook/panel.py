@@ -313,6 +313,14 @@ class Panel(W.VBox):
         async def snapshot(session: Any) -> None:  # what the workspace held before the run
             self._before = await transfer.list_files(session)
 
+        async def compare(session: Any) -> None:  # ... and after: ready when the run is
+            try:
+                after = await transfer.list_files(session)
+            except Exception:  # the workspace may be gone: the listing is a nicety
+                return
+            self.files = [path for path, _size, _mtime in after]
+            self.changed_files = transfer.changed(self._before, after)
+
         job = nbs.start_run(
             prompt,
             view,
@@ -320,6 +328,7 @@ class Panel(W.VBox):
             approver=lambda job: self.run_view.approver,
             uploads=uploads,
             prepare=snapshot,
+            conclude=compare,
             claim=claim,
         )
         self.run_view.follow(job, view)
@@ -433,23 +442,8 @@ class Panel(W.VBox):
             self._after_run()
 
     def _after_run(self) -> None:
-        """Refresh the file list and the changed-files preview (on the runner loop; no waiting)."""
-        from rho_agent.frontend import files as transfer
-
-        nbs = self.registry.sessions.get(self.session_name or DEFAULT_SESSION)
+        """The totals, once a run ended (its file lists were made before it ended)."""
         self._update_cost()
-        if nbs is None or nbs.session is None:
-            return
-
-        async def go() -> None:
-            try:
-                after = await transfer.list_files(nbs.session)
-            except Exception:  # the workspace may be gone (cancelled, ended)
-                return
-            self.files = [path for path, _size, _mtime in after]
-            self.changed_files = transfer.changed(self._before, after)
-
-        self.registry.runner.submit(go())
 
     def _update_cost(self) -> None:
         # The session counts every model call as it happens, a run in progress's too.

@@ -115,6 +115,8 @@ class Registry(SessionRegistry[NotebookSession]):
     def __init__(self) -> None:
         super().__init__(NotebookSession)
         self.guard = Guard()
+        #: Slow completion values (Daytona sandbox ids), with when they were fetched.
+        self.completion_cache: dict[str, tuple[float, list[str]]] = {}
 
 
 _registry: Registry | None = None

@@ -59,3 +59,38 @@ def test_magic_help_lists_the_options(ip) -> None:
     for kind in ("cell", "line"):
         doc = ip.magics_manager.magics[kind]["rho"].__doc__
         assert "--backend" in doc and "--budget" in doc and "status" in doc
+
+
+def test_sandbox_ids_are_this_kernels_and_your_kept_ones(ip, daytona) -> None:
+    import asyncio
+
+    from daytona import AsyncDaytona, CreateSandboxFromImageParams
+
+    from rho_agent.backends.daytona import LABEL, user_label
+
+    async def create(user: str) -> str:
+        labels = {LABEL: "1", f"{LABEL}-user": user}
+        async with AsyncDaytona() as client:
+            box = await client.create(CreateSandboxFromImageParams(image="x", labels=labels))
+            return box.id
+
+    async def delete(*ids: str) -> None:
+        async with AsyncDaytona() as client:
+            for box_id in ids:
+                await client.delete(await client.get(box_id))
+
+    kept = asyncio.run(create(user_label()))
+    theirs = asyncio.run(create("someone-else@elsewhere"))
+    try:
+        offered = complete(ip, "%%rho --backend daytona --sandbox ")
+        assert kept in offered and theirs not in offered
+        assert complete(ip, f"%%rho --sandbox {kept[:6]}") == [kept]
+        assert complete(ip, f"%rho config --sandbox {kept[:6]}") == [kept]
+    finally:
+        asyncio.run(delete(kept, theirs))
+
+
+def test_sandbox_ids_without_daytona_complete_to_nothing_quickly(ip) -> None:
+    from rho_agent.notebook.completion import candidates
+
+    assert candidates("%%rho --sandbox ") == []  # no key: no request, no error

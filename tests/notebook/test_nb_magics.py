@@ -216,3 +216,27 @@ def test_a_failed_runs_reason_is_shown_once(ip, fake: FakeAnthropic, capsys) -> 
     shown = capsys.readouterr().out
     assert "reached the limit of 1 turns" not in shown  # only in the cell's error line
     assert "reached the limit of 1 turns" in str(failed.value)
+
+
+def test_a_daytona_cell_without_upload_says_it_sends_the_notebook_folder(
+    ip, fake: FakeAnthropic, daytona, capsys
+) -> None:
+    """Issue 10: it used to upload the whole folder without a word in the cell."""
+    workdir = Path.cwd()  # the notebook's folder
+    (workdir / "sales.csv").write_text("region,amount\nnorth,1\n")
+    fake.add(reply(tool_call("bash", {"command": "ls"})), reply(text("one file")))
+    ip.run_cell_magic("rho", "--backend daytona --profile developer", "what is here?")
+    out = capsys.readouterr().out
+    assert f"sends {workdir}:/home/daytona/{workdir.name} to its sandbox" in out
+    assert "--upload LOCAL:REMOTE" in out
+    assert "sales.csv" in fake.requests[1].tool_results[0]["content"]
+    fake.add(reply(text("again")))
+    ip.run_cell_magic("rho", "--profile developer", "and now?")  # same sandbox: said once
+    assert "sends" not in capsys.readouterr().out
+    ip.run_line_magic("rho", "reset")
+    fake.add(reply(text("chosen")))
+    ip.run_cell_magic(
+        "rho", "--backend daytona --upload sales.csv:data/sales.csv", "only what I chose"
+    )
+    assert "sends" not in capsys.readouterr().out
+    ip.run_line_magic("rho", "reset")

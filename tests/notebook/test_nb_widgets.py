@@ -58,6 +58,9 @@ def test_panel_runs_with_staged_uploads_and_shows_log_answer_and_cost(
     job = panel.run()
     assert panel.staged == []
     job.result(timeout=15)
+    # Ready the moment the run is (issue 10: empty right after `await job`).
+    assert "all.csv" in panel.changed_files and "data.csv" in panel.changed_files
+    assert "all.csv" in panel.files
     wait_for(lambda: panel.run_view.status == "completed")
     assert (workdir / "all.csv").read_text() == "x\n2\na\n1\n"
     shown = outputs_text(panel.run_view.answer)
@@ -66,8 +69,6 @@ def test_panel_runs_with_staged_uploads_and_shows_log_answer_and_cost(
     assert panel.run_view.live.value == ""  # the live view gave way to them
     wait_for(lambda: panel.cost_usd > 0)
     assert "Cost so far" in panel.cost_label.value
-    wait_for(lambda: "all.csv" in panel.changed_files)
-    assert "data.csv" in panel.changed_files and "all.csv" in panel.files
     assert panel.preview("all.csv") == "x\n2\na\n1\n"
     (workdir / "blob.bin").write_bytes(bytes(range(256)) * 40)
     assert panel.preview("blob.bin") == "(binary file)"

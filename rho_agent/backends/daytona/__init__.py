@@ -8,6 +8,7 @@
     _setup.py      setup commands, streamed
     _workspace.py  DaytonaWorkspace (a RemoteWorkspace) holding a Lifecycle
     _plugin.py     the `daytona` entry of the backend registry, with its flags
+    _listing.py    the rho-agent sandboxes of the account
 
 Nothing here imports the `daytona` SDK until a workspace is opened (or `connect()` is called).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 from rho_agent.backends.daytona._client import check_credentials, connect, make_client
 from rho_agent.backends.daytona._config import DaytonaBackend
 from rho_agent.backends.daytona._errors import SandboxNotFound
+from rho_agent.backends.daytona._listing import rho_sandboxes
 from rho_agent.backends.daytona._plan import HOME, LABEL, Plan, user_label
 from rho_agent.backends.daytona._plugin import PLUGIN
 from rho_agent.backends.daytona._workspace import DaytonaWorkspace
@@ -32,5 +34,6 @@ __all__ = [
     "check_credentials",
     "connect",
     "make_client",
+    "rho_sandboxes",
     "user_label",
 ]
