@@ -129,6 +129,14 @@ class NamedSession:
         if session is not None:
             await session.close()
 
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener(event)` for every event of this session (on the runner loop)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _dispatch(self, event: Event) -> None:
         if event.type == "model_call":
             self.cost_usd += event.cost_usd

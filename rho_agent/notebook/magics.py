@@ -266,10 +266,45 @@ def _on_session(registry: Registry, name: str | None, action: Any) -> Any:
             f"Session '{nbs.name}' is running; wait for the run to end (or cancel it) first."
         )
 
+    progress = _Progress()
+    nbs.add_listener(progress.on_event)
+
     async def go() -> Any:
         return await action(await nbs.start())
 
-    return registry.runner.run(go())
+    try:
+        return registry.runner.run(go())
+    finally:
+        nbs.remove_listener(progress.on_event)
+
+
+class _Progress:
+    """What a transfer says while it works (what is sent and skipped, a progress bar), in one
+    output of the cell, updated in place: a long upload is never silent."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.handle: Any = None
+
+    def on_event(self, event: Any) -> None:
+        if event.type != "notice":
+            return
+        line = event.message
+        if self.lines and _is_bar(line) and _is_bar(self.lines[-1]):
+            self.lines[-1] = line  # a progress bar moves on its own line
+        else:
+            self.lines.append(line)
+        bundle = {"text/plain": "\n".join(self.lines)}
+        if self.handle is None:
+            from IPython.display import display
+
+            self.handle = display(bundle, raw=True, display_id=True)
+        else:
+            self.handle.update(bundle, raw=True)
+
+
+def _is_bar(line: str) -> bool:
+    return "[" in line and "%" in line
 
 
 def _stdin_approver(job: Job[Any]) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -239,4 +240,35 @@ def test_a_daytona_cell_without_upload_says_it_sends_the_notebook_folder(
         "rho", "--backend daytona --upload sales.csv:data/sales.csv", "only what I chose"
     )
     assert "sends" not in capsys.readouterr().out
+    ip.run_line_magic("rho", "reset")
+
+
+def test_rho_upload_shows_what_it_sends_and_its_progress(
+    ip, fake: FakeAnthropic, daytona, tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 10: `%rho upload` said nothing until it ended. Now one output of the cell shows
+    what is sent and skipped, and a progress bar updated in place."""
+    import IPython.display
+
+    updates: list[str] = []
+
+    class Handle:
+        def update(self, bundle, raw=False):
+            updates.append(bundle["text/plain"])
+
+    def display(*objs, raw=False, display_id=None, **kwargs):
+        updates.extend(o["text/plain"] for o in objs if isinstance(o, dict))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "big.bin").write_bytes(os.urandom(12 << 20))  # over the 8 MB that gets a bar
+    (data / ".env").write_text("TOKEN=x\n")
+    ip.run_line_magic("rho", "config --backend daytona")
+    ip.run_line_magic("rho", f"upload {data} data")
+    assert updates, "nothing was shown while uploading"
+    final = updates[-1]
+    assert "skipped 1 secret file(s): .env" in final
+    assert "100% of" in final and final.count("Uploading [") == 1  # one bar, moved in place
     ip.run_line_magic("rho", "reset")
