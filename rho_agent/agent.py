@@ -15,6 +15,19 @@ from rho_agent.model import DEFAULT_MODEL, Model, Price, resolve_price
 from rho_agent.permissions.profile import Profile, resolve_profile
 from rho_agent.prompt import DEFAULT_SYSTEM_PROMPT
 
+_model_override: Model | None = None  # see override_model()
+
+
+def override_model(model: Model | None) -> None:
+    """From now on, every Agent made without a Model object of its own uses `model` (None: the
+    Anthropic API again), whatever model id its config names.
+
+    The notebook's demo mode uses it so that every entry point of a kernel, the plain API in
+    a cell included, plays a scripted model (as pydantic-ai's `override` does for tests).
+    Agents made before keep their model."""
+    global _model_override
+    _model_override = model
+
 
 class Agent:
     """`Agent(AgentConfig(...))`: validates and resolves everything up front.
@@ -43,8 +56,11 @@ class Agent:
         if overrides:
             config = cfg.AgentConfig(**{**config.model_dump(exclude_unset=True), **overrides})
         self.config = config
-        #: The Model given as `Agent(model=...)`, shared by every session; None: the Anthropic API.
-        self.given_model: Model | None = None if isinstance(model, str) else model
+        #: The Model given as `Agent(model=...)` (or by `override_model`), shared by every
+        #: session; None: the Anthropic API.
+        self.given_model: Model | None = (
+            model if model is not None and not isinstance(model, str) else _model_override
+        )
         user = cfg.load_user_config()
         self.model: str = (
             self.given_model.name

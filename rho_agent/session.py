@@ -110,7 +110,10 @@ class Session:
         if persist and self._dir is None:
             self._dir = SessionDir(sessions_root() / self.id)
         # Values passed through to tools on purpose are still secrets in the trace.
-        redactor = default_redactor(agent.passthrough_env)
+        # A key given in the config (`%rho login`) is a secret like those in the environment.
+        redactor = default_redactor(
+            agent.passthrough_env, extra=[k for k in [agent.config.api_key] if k]
+        )
         self._bus = EventBus(TraceWriter(self._dir, redactor) if persist and self._dir else None)
         if on_event:
             self._bus.subscribe(on_event)

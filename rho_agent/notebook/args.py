@@ -91,7 +91,19 @@ class Help:
     text: str
 
 
-LineArgs = Status | Upload | Download | Sandboxes | Reset | Config | PanelArgs | Help
+@dataclass(frozen=True)
+class Demo:
+    """`%rho demo`: the scripted demo model if this kernel has no API key (`off`: end it)."""
+
+    off: bool = False
+
+
+@dataclass(frozen=True)
+class Login:
+    """`%rho login`: type an Anthropic API key once, kept in the kernel's memory."""
+
+
+LineArgs = Status | Upload | Download | Sandboxes | Reset | Config | PanelArgs | Help | Demo | Login
 
 
 # ---------------------------------------------------------------------------- parsers
@@ -223,6 +235,17 @@ def line_parser() -> _Parser:
     config.add_argument("--clear", action="store_true", help="Forget the defaults.")
     panel = sub.add_parser("panel", add_help=False, help="Show the widget panel.")
     panel.add_argument("--session", metavar="NAME")
+    demo = sub.add_parser(
+        "demo",
+        add_help=False,
+        help="Without an API key: a scripted demo model plays the agent (no API calls, $0).",
+    )
+    demo.add_argument("--off", action="store_true", help="End the demo.")
+    sub.add_parser(
+        "login",
+        add_help=False,
+        help="Type an Anthropic API key once (kept in this kernel's memory, never saved).",
+    )
     sub.add_parser("help", add_help=False, help="This text.")
     return parser
 
@@ -262,6 +285,10 @@ def parse_line(line: str) -> LineArgs:
             return Config(_given(ns, session_option_names()), ns.allow_rerun, ns.clear, ns.budget)
         case "panel":
             return PanelArgs(ns.session)
+        case "demo":
+            return Demo(ns.off)
+        case "login":
+            return Login()
     raise ConfigError(f"%rho: unknown command {words[0]!r}. See `%rho help`.")  # pragma: no cover
 
 

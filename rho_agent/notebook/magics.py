@@ -235,11 +235,45 @@ class RhoMagics(Magics):
                     )
                     + _budget_line(registry, "; ")
                 )
+            case a.Demo(off=off):
+                from rho_agent.notebook import demo
+
+                if off:
+                    print("Demo ended." if demo.stop(registry) else "The demo was not on.")
+                else:
+                    print(demo.start(registry))
+            case a.Login():
+                print(_login(registry))
             case a.PanelArgs(session=name):
                 from rho_agent.notebook.panel import Panel
 
                 return Panel(session=name)
         return None
+
+
+def _login(registry: Registry) -> str:
+    """`%rho login`: the key, typed once and kept in this kernel's memory only."""
+    import getpass
+
+    from rho_agent.notebook import demo
+
+    try:
+        key = getpass.getpass("Anthropic API key (kept in this kernel's memory only): ").strip()
+    except Exception:  # no stdin here (nbclient, papermill, Voilà)
+        raise ConfigError(
+            "%rho login needs a person at the notebook to type the key; where nobody can, set "
+            "ANTHROPIC_API_KEY in the kernel's environment instead."
+        ) from None
+    if not key:
+        return "No key given; nothing changed."
+    registry.api_key = key
+    ended = demo.stop(registry)
+    registry.reset_all()  # open sessions were made without the key
+    return (
+        "rho-agent: key set for this kernel, in memory only (not in the notebook, the "
+        "environment, the traces or any file). Runs now call the Anthropic API and are billed"
+        + ("; the demo ended, run the notebook again." if ended else ".")
+    )
 
 
 def _show_replay(claim: Claim, args: CellArgs, user_ns: dict[str, Any]) -> None:

@@ -76,6 +76,24 @@ class NotebookSession(NamedSession):
 
         return self.submit(go)
 
+    def agent(self, uploads: list[str] | None = None) -> Any:
+        """The Agent for these settings, with the kernel's key (`%rho login`) and, in demo
+        mode, on the local backend in the demo's folder."""
+        from rho_agent.frontend import build_agent
+
+        registry = self.registry
+        if not isinstance(registry, Registry):
+            return super().agent(uploads)
+        settings = dict(self.settings)
+        if registry.demo_dir is not None:
+            from rho_agent.notebook.demo import demo_settings
+
+            settings, note = demo_settings(settings, registry.demo_dir)
+            if note:
+                registry.notify(note)
+        key = {"api_key": registry.api_key} if registry.api_key else {}
+        return build_agent({**settings, "upload": uploads or None}, **key)
+
     @property
     def trace_path(self) -> str | None:
         directory = self.session.directory if self.session is not None else None
@@ -115,6 +133,10 @@ class Registry(SessionRegistry[NotebookSession]):
     def __init__(self) -> None:
         super().__init__(NotebookSession)
         self.guard = Guard()
+        #: The key typed at `%rho login` (memory only: never in the environment or a file).
+        self.api_key: str | None = None
+        #: The demo's throwaway folder while the demo model plays the agent (`%rho demo`).
+        self.demo_dir: str | None = None
         #: Slow completion values (Daytona sandbox ids), with when they were fetched.
         self.completion_cache: dict[str, tuple[float, list[str]]] = {}
 
@@ -140,6 +162,10 @@ def reset_registry() -> None:
     """End everything and forget the registry (`%unload_ext rho_agent`, tests)."""
     global _registry
     if _registry is not None:
+        if _registry.demo_dir is not None:
+            from rho_agent.agent import override_model
+
+            override_model(None)  # the demo is the kernel's, and ends with it
         _registry.shutdown()
         atexit.unregister(_registry.shutdown)
         _registry = None

@@ -31,6 +31,13 @@ Bundle = dict[str, str]
 class RunView(RunState):
     """A run's state with the notebook's renderings: live HTML, the answer, the tool log."""
 
+    def summary(self) -> str:
+        """The kit's status line; a demo run says it is one (`rho_agent.notebook.demo`)."""
+        line = super().summary()
+        if self.model.startswith("rho-demo"):
+            return f"DEMO (scripted model, no API calls) · {line}"
+        return line
+
     def plain(self) -> str:
         lines = self.tool_lines()[-MAX_LIVE_LINES:]
         return "\n".join([*lines, _tail(self.text, MAX_LIVE_TEXT), self.summary()])

@@ -66,8 +66,8 @@ _RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error", "rate_limit_error",
 class ScriptedModel:
     """A `Model` answering from `script` (or `function`), recording every request it gets.
 
-    `name` is the model id the agent reports and prices with; "scripted" is free (`price`),
-    so costs are 0 unless you name a priced model (`name="claude-sonnet-5-5"`).
+    `name` is the model id the agent reports and prices with; "scripted" is free, so costs
+    are 0 unless you name a priced model (`name="claude-sonnet-5-5"`) or give a `price`.
     """
 
     def __init__(
@@ -77,6 +77,7 @@ class ScriptedModel:
         function: ReplyFunction | None = None,
         name: str = "scripted",
         max_tokens: int = 32_000,
+        price: Price | None = None,
     ) -> None:
         steps = list(script)
         if function is not None and steps:
@@ -85,6 +86,7 @@ class ScriptedModel:
             check_step(step, f"script step {i}")
         self.name = name
         self.max_tokens = max_tokens
+        self._price = price
         self._function = function
         self._script: list[Step] = steps
         self._used: list[int] = [0 for _ in steps]
@@ -121,7 +123,10 @@ class ScriptedModel:
 
     @property
     def price(self) -> Price | None:
-        """Free as "scripted"; under another name, priced as that model id would be."""
+        """The `price` given; else free as "scripted", and under another name priced as that
+        model id would be."""
+        if self._price is not None:
+            return self._price
         return FREE if self.name == "scripted" else None
 
     def check_credentials(self) -> None:

@@ -1,7 +1,8 @@
 """The example notebooks, executed end to end in a real kernel with nbclient.
 
-The model is a FakeAnthropic whose script plays the agent; tools really run (locally, or in
-LocalDaytona's sandboxes). Each notebook checks its own kernel-side state in a final cell;
+The model is a FakeAnthropic playing the demo's scenes (`rho_agent.notebook.demo`) through the
+real SDK; tools really run (locally, or in LocalDaytona's sandboxes). Then each runs again
+with no key at all, in demo mode. Each notebook checks its own kernel-side state in a final cell;
 the tests also check what reached the model.
 """
 
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
+from rho_agent.notebook.demo import demo_reply
+from rho_agent.testing.fake_anthropic import FakeAnthropic
 
 nbclient = pytest.importorskip("nbclient")
 nbformat = pytest.importorskip("nbformat")
@@ -37,48 +39,17 @@ def execute(name: str, where: Path) -> object:
     return nb
 
 
+def demo_step(request: object) -> object:
+    """The demo model's scenes as FakeAnthropic steps: the notebooks' prompts, answered."""
+    return demo_reply(request.messages, request.tools)  # type: ignore[attr-defined]
+
+
 def outputs(nb: object) -> str:
     return json.dumps([cell.get("outputs", []) for cell in nb.cells])
 
 
 def test_quickstart_notebook(fake: FakeAnthropic, tmp_path: Path) -> None:
-    def answer_with_tool_output(request):
-        return reply(text(json.dumps({"region": request.tool_results[0]["content"].strip()})))
-
-    top_region = (
-        "python3 -c \"import pandas as pd; d = pd.read_parquet('rho-vars/sales.parquet'); "
-        "print(d.groupby('region').revenue.sum().idxmax())\""
-    )
-    fake.add(
-        # Create hello.py and run it
-        reply(
-            text("Creating it."),
-            tool_call("write", {"path": "hello.py", "content": 'print("hello from rho-agent")\n'}),
-        ),
-        reply(tool_call("bash", {"command": "python3 hello.py"})),
-        lambda request: reply(text(f"It printed `{request.tool_results[0]['content'].strip()}`.")),
-        # ... the conversation continues
-        reply(
-            tool_call(
-                "edit",
-                {
-                    "path": "hello.py",
-                    "old_string": 'rho-agent")',
-                    "new_string": 'rho-agent")\nprint(42)',
-                },
-            )
-        ),
-        reply(tool_call("bash", {"command": "python3 hello.py"})),
-        reply(text("Now it prints the greeting and **42**.")),
-        # --var sales
-        reply(tool_call("bash", {"command": top_region})),
-        answer_with_tool_output,
-        # await session().run(...)
-        reply(text("We wrote hello.py, extended it, and found the top region.")),
-        # the plain Python API, on the kernel's loop
-        reply(tool_call("list", {})),
-        lambda request: reply(text(f"Files:\n{request.tool_results[0]['content']}")),
-    )
+    fake.add(*[demo_step] * 11)  # the demo's scenes, played over HTTP by the real SDK
     nb = execute("01-quickstart.ipynb", tmp_path)
     fake.assert_done()
 
@@ -102,63 +73,10 @@ def test_quickstart_notebook(fake: FakeAnthropic, tmp_path: Path) -> None:
     assert "It printed `hello from rho-agent`." in saved and "mathjax_ignore" in saved
 
 
-ANALYZE = """\
-import csv
-from collections import defaultdict
-
-totals = defaultdict(float)
-with open("data/sales.csv") as f:
-    for row in csv.DictReader(f):
-        totals[row["region"]] += float(row["revenue"])
-ranked = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)
-with open("summary.csv", "w", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(["region", "revenue"])
-    writer.writerows((region, round(total, 1)) for region, total in ranked)
-top = ranked[0][1]
-bars = "".join(
-    f'<rect x="{20 + i * 90}" y="{220 - 200 * v / top:.1f}" width="60" height="{200 * v / top:.1f}" fill="#4c72b0"/>'
-    f'<text x="{50 + i * 90}" y="240" text-anchor="middle">{r}</text>'
-    for i, (r, v) in enumerate(ranked)
-)
-with open("chart.svg", "w") as f:
-    f.write(f'<svg xmlns="http://www.w3.org/2000/svg" width="{40 + 90 * len(ranked)}" height="250">{bars}</svg>\\n')
-for region, total in ranked:
-    print(f"{region},{total:.1f}")
-"""
-
-GROWTH = """ls && python3 - <<'EOF'
-import csv
-rows = list(csv.DictReader(open("data/sales.csv")))
-months = sorted({r["month"] for r in rows})
-first = {r["region"]: float(r["revenue"]) for r in rows if r["month"] == months[0]}
-last = {r["region"]: float(r["revenue"]) for r in rows if r["month"] == months[-1]}
-growth = sorted(((g, first[g], last[g], round(last[g] - first[g], 1)) for g in first), key=lambda t: -t[3])
-with open("growth.csv", "w", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(["region", "first", "last", "growth"])
-    writer.writerows(growth)
-print(growth[0][0])
-EOF"""
-
-
 def test_data_analysis_in_a_daytona_sandbox_notebook(
     fake: FakeAnthropic, daytona, tmp_path: Path
 ) -> None:
-    fake.add(
-        reply(
-            text("I'll write a script."),
-            tool_call("write", {"path": "analyze.py", "content": ANALYZE}),
-        ),
-        reply(tool_call("bash", {"command": "python3 analyze.py"})),
-        lambda request: reply(
-            text(f"Totals per region:\n\n{request.tool_results[0]['content']}\nNorth leads.")
-        ),
-        reply(tool_call("bash", {"command": GROWTH})),
-        lambda request: reply(
-            text(f"**{request.tool_results[0]['content'].split()[-1]}** grew the most.")
-        ),
-    )
+    fake.add(*[demo_step] * 5)
     nb = execute("02-data-analysis-daytona.ipynb", tmp_path)
     fake.assert_done()
     assert "all checks passed" in outputs(nb)
@@ -171,17 +89,46 @@ def test_data_analysis_in_a_daytona_sandbox_notebook(
 
 
 def test_panel_tour_notebook(fake: FakeAnthropic, tmp_path: Path) -> None:
-    fake.add(
-        reply(text("Reading the notes."), tool_call("read", {"path": "notes.txt"})),
-        reply(
-            tool_call(
-                "write", {"path": "todo.md", "content": "- [ ] buy milk\n- [ ] write the report\n"}
-            )
-        ),
-        reply(text("Wrote **todo.md** with 2 items.")),
-    )
+    fake.add(*[demo_step] * 3)
     nb = execute("03-panel-tour.ipynb", tmp_path)
     fake.assert_done()
     assert "all checks passed" in outputs(nb)
     assert (tmp_path / "panel-work" / "todo.md").exists()
     assert "buy milk" in fake.requests[1].tool_results[0]["content"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "00-start-here.ipynb",
+        "01-quickstart.ipynb",
+        "02-data-analysis-daytona.ipynb",
+        "03-panel-tour.ipynb",
+    ],
+)
+def test_every_example_notebook_runs_as_a_demo_without_a_key(name: str, tmp_path: Path) -> None:
+    """No ANTHROPIC_API_KEY (the fixtures clear it): one line says it is the demo, and the
+    notebook runs to its end with the scripted model, a Daytona cell on the local backend."""
+    nb = execute(name, tmp_path)
+    saved = outputs(nb)
+    assert saved.count("rho-agent DEMO \\u2014 no ANTHROPIC_API_KEY") == 1  # one line
+    if "daytona" in name:
+        assert "--backend daytona runs on the local backend" in saved
+    assert "DEMO (scripted model, no API calls)" in saved  # every run says so
+    assert "only knows the example notebooks" not in saved  # every prompt had its scene
+    if name != "00-start-here.ipynb":
+        assert "all checks passed" in saved
+
+
+def test_landing_notebook_runs_for_real_with_a_key(fake: FakeAnthropic, tmp_path: Path) -> None:
+    """With a key (FakeAnthropic's) the same landing notebook calls the API: no demo."""
+    fake.add(*[demo_step] * 5)
+    nb = execute("00-start-here.ipynb", tmp_path)
+    fake.assert_done()
+    saved = outputs(nb)
+    assert "runs for real" in saved and "DEMO" not in saved
+    prompts = [r.last_user_text() for r in fake.requests if not r.tool_results]
+    assert len(prompts) == 2 and "compute the total revenue per region" in prompts[0]
+    assert "grew the most" in prompts[1]
+    assert "image/svg+xml" in saved  # the agent's chart, shown by the notebook
+    assert (tmp_path / "results" / "chart.svg").read_text().startswith("<svg")
