@@ -129,6 +129,17 @@ class Claim:
         if result.ok:
             self.guard.ledger.record(self.key, _past_run(trace))
 
+    def settle(self, how: str) -> RunResult | None:
+        """Before the call runs: if it is not to run again, show the past run in the cell and
+        return its result; else None (saying why, if it runs although it ran). `how` says how
+        to re-run this entry point."""
+        if self.replay is not None:
+            show_replay(self, how)
+            return self.replay.result
+        if why := self.rerun_notice():
+            print(why)
+        return None
+
     def notice(self, how: str) -> str:
         """The one line a skipped call shows; `how` says how to re-run this entry point."""
         assert self.replay is not None

@@ -299,9 +299,9 @@ class Panel(W.VBox):
         nbs = self.notebook_session
         claim = self.registry.guard.claim(prompt)  # None for a click: only cell code is guarded
         if claim is not None and claim.replay is not None:
-            from rho_agent.notebook.guard import RERUN_CALL, show_replay
+            from rho_agent.notebook.guard import RERUN_CALL
 
-            show_replay(claim, RERUN_CALL)
+            claim.settle(RERUN_CALL)  # shows it in the calling cell
             handle = RunHandle.replayed(claim.replay, nbs.name, "panel")
             self.run_view.follow(handle.job, claim.replay.view)
             return handle

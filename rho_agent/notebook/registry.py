@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rho_agent.frontend import DEFAULT_SESSION, Job, NamedSession, SessionRegistry, show_settings
-from rho_agent.notebook.guard import RERUN_CALL, Claim, Guard, show_replay
+from rho_agent.notebook.guard import RERUN_CALL, Claim, Guard
 
 if TYPE_CHECKING:
     from rho_agent.events import Event
@@ -106,11 +106,8 @@ class NotebookSession(NamedSession):
 
     async def run(self, prompt: str) -> RunResult:
         claim = self.claim(prompt)
-        if claim is not None and claim.replay is not None:
-            show_replay(claim, RERUN_CALL)
-            return claim.replay.result
-        if claim is not None and (why := claim.rerun_notice()):
-            print(why)
+        if claim is not None and (earlier := claim.settle(RERUN_CALL)) is not None:
+            return earlier
         result = await super().run(prompt)
         if claim is not None:
             claim.record(result, self.trace_path)
@@ -118,11 +115,8 @@ class NotebookSession(NamedSession):
 
     def run_sync(self, prompt: str) -> RunResult:
         claim = self.claim(prompt)
-        if claim is not None and claim.replay is not None:
-            show_replay(claim, RERUN_CALL)
-            return claim.replay.result
-        if claim is not None and (why := claim.rerun_notice()):
-            print(why)
+        if claim is not None and (earlier := claim.settle(RERUN_CALL)) is not None:
+            return earlier
         result = super().run_sync(prompt)
         if claim is not None:
             claim.record(result, self.trace_path)
@@ -184,11 +178,8 @@ class SessionRunGuard:
         claim = get_registry().guard.claim(prompt)
         if claim is None:
             return None
-        if claim.replay is not None:
-            show_replay(claim, RERUN_CALL)
-            return claim.replay.result
-        if why := claim.rerun_notice():
-            print(why)
+        if (earlier := claim.settle(RERUN_CALL)) is not None:
+            return earlier
         self._claims[session.id] = claim
         return None
 
