@@ -31,6 +31,7 @@ from rho_agent.backends._types import ExecResult, Notify, NotRegularFileError, s
 from rho_agent.backends._workspace import Workspace
 from rho_agent.errors import ConfigError
 from rho_agent.sandbox import UNCONFINED, Confinement, Sandbox, allowed_env
+from rho_agent.sandbox._credentials import hidden_by
 
 #: Bytes of output kept from the start and from the end of one command; the middle of
 #: anything larger is dropped (and said so) so a runaway command cannot eat the memory.
@@ -230,16 +231,30 @@ class LocalWorkspace(Workspace):
     async def read_bytes(self, path: str, *, limit: int | None = None) -> bytes:
         stop = threading.Event()
         try:
-            return await _off_loop(_read_regular, self.resolve(path), limit, stop)
+            return await _off_loop(_read_regular, self._visible(path), limit, stop)
         finally:
             stop.set()  # a cancelled read ends at its next chunk
 
     async def real_path(self, path: str) -> str:
-        resolved = self.resolve(path)
+        resolved = self._visible(path)
         return await _off_loop(lambda: os.path.realpath(resolved))
 
     async def write_bytes(self, path: str, data: bytes) -> None:
-        await asyncio.to_thread(_atomic_write, self.resolve(path), data)
+        await asyncio.to_thread(_atomic_write, self._visible(path), data)
+
+    def _visible(self, path: str) -> str:
+        """`path` resolved; PermissionError where the sandbox hides credentials, so the file
+        tools see what commands see."""
+        resolved = self.resolve(path)
+        place = hidden_by(resolved, self.sandbox.confinement.hidden)
+        if place is not None:
+            raise PermissionError(
+                errno.EACCES,
+                f"hidden from the agent: {place} holds credentials (only the unrestricted "
+                "profile reaches them)",
+                resolved,
+            )
+        return resolved
 
 
 def _atomic_write(path: str, data: bytes) -> None:

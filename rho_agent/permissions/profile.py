@@ -92,12 +92,15 @@ class Profile(BaseModel):
             if writes is not WriteScope.working_dir
             else tuple(str(Path(p).expanduser().resolve()) for p in self.writable_paths)
         )
+        from rho_agent.sandbox._credentials import credential_paths
+
         return Confinement(
             mode=self.sandbox,
             writes=writes,
             extra_writable=extra,
             network=self.network,
             clear_env=restricted,
+            hidden=() if writes is WriteScope.anywhere else credential_paths(),
         )
 
     def summary(self) -> str:

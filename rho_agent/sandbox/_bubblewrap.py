@@ -112,6 +112,11 @@ def argv(
         args += ["--tmpfs", "/tmp"]
     if hide_run and not confinement.network:
         args += ["--tmpfs", "/run"]
+    for path in confinement.hidden:  # credentials: an empty dir or file in their place
+        if os.path.isdir(path):
+            args += ["--tmpfs", path]
+        elif os.path.lexists(path):
+            args += ["--ro-bind", "/dev/null", path]
     # Bound again after the tmpfs mounts, which would hide a working dir under /tmp or /run.
     if confinement.writes is WriteScope.working_dir:
         args += ["--bind", working_dir, working_dir]

@@ -55,6 +55,9 @@ class Confinement:
     network: bool = False
     #: Start from `ENV_ALLOWLIST` instead of the (secret-free) user environment.
     clear_env: bool = True
+    #: Host paths commands cannot see: the user's credentials (`_credentials`). Only the
+    #: local backend masks them; a remote sandbox has none of this machine's files.
+    hidden: tuple[str, ...] = ()
 
     @property
     def enabled(self) -> bool:

@@ -16,6 +16,7 @@ the remote machine and in the same exec as the command (no extra round trip):
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 
 from rho_agent.sandbox import _bubblewrap as bubblewrap
 from rho_agent.sandbox._confinement import Confinement, SandboxMode, WriteScope
@@ -34,6 +35,7 @@ def needs_confinement(confinement: Confinement) -> bool:
 def script_prefix(confinement: Confinement, working_dir: str, cwd: str) -> str:
     """Shell lines that set "$@" to the confining command prefix (empty: unconfined), or
     refuse. The caller then runs `"$@" bash -c COMMAND`."""
+    confinement = replace(confinement, hidden=())  # paths of this machine, not the sandbox's
     full, nopid = (
         shlex.join(
             bubblewrap.argv(

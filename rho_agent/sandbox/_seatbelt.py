@@ -24,8 +24,8 @@ def available() -> str:
     return SANDBOX_EXEC
 
 
-def profile(confinement: Confinement, n_writable: int) -> str:
-    """The SBPL text; writable path i is the parameter `W{i}`."""
+def profile(confinement: Confinement, n_writable: int, n_hidden: int = 0) -> str:
+    """The SBPL text; writable path i is the parameter `W{i}`, hidden path i `H{i}`."""
     rules = ["(version 1)", "(allow default)", "(deny process-info* (target others))"]
     rules.append("(deny mach-priv-task-port (target others))")
     if confinement.writes is not WriteScope.anywhere:
@@ -34,6 +34,9 @@ def profile(confinement: Confinement, n_writable: int) -> str:
         rules.append(f"(deny file-write* (require-not (require-any {allowed} {devices})))")
     if not confinement.network:
         rules.append('(deny network* (remote ip) (remote unix-socket (path-regex #"^/")))')
+    if n_hidden:  # the user's credentials (`_credentials`): neither read nor written
+        hidden = " ".join(f'(subpath (param "H{i}"))' for i in range(n_hidden))
+        rules.append(f"(deny file-read* file-write* {hidden})")
     return "\n".join(rules)
 
 
@@ -53,4 +56,7 @@ def argv(
     params: list[str] = []
     for i, path in enumerate(writable):
         params += ["-D", f"W{i}={path}"]
-    return [sandbox_exec, "-p", profile(confinement, len(writable)), *params, *command]
+    for i, path in enumerate(confinement.hidden):
+        params += ["-D", f"H{i}={path}"]
+    text = profile(confinement, len(writable), len(confinement.hidden))
+    return [sandbox_exec, "-p", text, *params, *command]

@@ -149,8 +149,12 @@ async def read_file_bytes(ctx: ToolContext, path: str, *, limit: int | None = No
         raise ToolError(
             f"{path} is a directory, not a file. Use list to see its contents."
         ) from None
-    except PermissionError:
-        raise ToolError(f"Permission denied reading {path}.") from None
+    except PermissionError as exc:
+        # Say why when we know (credentials are hidden), not only that it failed.
+        why = exc.strerror if exc.strerror and "hidden" in exc.strerror else None
+        raise ToolError(
+            f"Permission denied reading {path}" + (f": {why}." if why else ".")
+        ) from None
     except OSError as exc:
         raise ToolError(f"Cannot read {path}: {exc.strerror or exc}.") from None
 

@@ -58,8 +58,12 @@ async def write_file_bytes(ctx: ToolContext, path: str, data: bytes) -> None:
     """Write through the workspace; OS errors become a ToolError a model can act on."""
     try:
         await ctx.workspace.write_bytes(path, data)
-    except PermissionError:
-        raise ToolError(f"Permission denied writing {path}.") from None
+    except PermissionError as exc:
+        # Say why when we know (credentials are hidden), not only that it failed.
+        why = exc.strerror if exc.strerror and "hidden" in exc.strerror else None
+        raise ToolError(
+            f"Permission denied writing {path}" + (f": {why}." if why else ".")
+        ) from None
     except (NotADirectoryError, FileExistsError):
         raise ToolError(f"Cannot write {path}: part of its directory path is a file.") from None
     except IsADirectoryError:
