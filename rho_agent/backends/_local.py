@@ -30,8 +30,9 @@ from rho_agent.backends._request import OpenRequest
 from rho_agent.backends._types import ExecResult, Notify, NotRegularFileError, special_file_kind
 from rho_agent.backends._workspace import Workspace
 from rho_agent.errors import ConfigError
-from rho_agent.sandbox import UNCONFINED, Confinement, Sandbox, allowed_env
+from rho_agent.sandbox import UNCONFINED, Confinement, Sandbox, WriteScope, allowed_env
 from rho_agent.sandbox._credentials import hidden_by
+from rho_agent.sandbox._git_guard import guarded_by
 
 #: Bytes of output kept from the start and from the end of one command; the middle of
 #: anything larger is dropped (and said so) so a runaway command cannot eat the memory.
@@ -240,7 +241,18 @@ class LocalWorkspace(Workspace):
         return await _off_loop(lambda: os.path.realpath(resolved))
 
     async def write_bytes(self, path: str, data: bytes) -> None:
-        await asyncio.to_thread(_atomic_write, self._visible(path), data)
+        target = self._visible(path)
+        confinement = self.sandbox.confinement
+        if confinement.enabled and confinement.writes is not WriteScope.anywhere:
+            place = guarded_by(target, self.working_dir)
+            if place is not None:
+                raise PermissionError(
+                    errno.EACCES,
+                    f"protected from the agent: {place} holds what git runs as you "
+                    "(hooks, config); only the unrestricted profile may change it",
+                    target,
+                )
+        await asyncio.to_thread(_atomic_write, target, data)
 
     def _visible(self, path: str) -> str:
         """`path` resolved; PermissionError where the sandbox hides credentials, so the file

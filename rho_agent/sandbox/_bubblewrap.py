@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 
+from rho_agent.sandbox import _git_guard as git_guard
 from rho_agent.sandbox._confinement import Confinement, SandboxUnavailable, WriteScope
 
 #: Where a probe's stderr is cut, for the one-line reason shown to the user.
@@ -119,7 +120,7 @@ def argv(
             args += ["--ro-bind", "/dev/null", path]
     # Bound again after the tmpfs mounts, which would hide a working dir under /tmp or /run.
     if confinement.writes is WriteScope.working_dir:
-        args += ["--bind", working_dir, working_dir]
+        args += ["--bind", working_dir, working_dir, *git_guard.bwrap_args(working_dir)]
         for path in confinement.extra_writable:
             args += ["--bind-try", path, path]
     else:

@@ -150,8 +150,8 @@ async def read_file_bytes(ctx: ToolContext, path: str, *, limit: int | None = No
             f"{path} is a directory, not a file. Use list to see its contents."
         ) from None
     except PermissionError as exc:
-        # Say why when we know (credentials are hidden), not only that it failed.
-        why = exc.strerror if exc.strerror and "hidden" in exc.strerror else None
+        # Say why when it is ours (credentials, git hooks), not only that it failed.
+        why = exc.strerror if exc.strerror and "from the agent" in exc.strerror else None
         raise ToolError(
             f"Permission denied reading {path}" + (f": {why}." if why else ".")
         ) from None

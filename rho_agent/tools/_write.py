@@ -59,8 +59,8 @@ async def write_file_bytes(ctx: ToolContext, path: str, data: bytes) -> None:
     try:
         await ctx.workspace.write_bytes(path, data)
     except PermissionError as exc:
-        # Say why when we know (credentials are hidden), not only that it failed.
-        why = exc.strerror if exc.strerror and "hidden" in exc.strerror else None
+        # Say why when it is ours (credentials, git hooks), not only that it failed.
+        why = exc.strerror if exc.strerror and "from the agent" in exc.strerror else None
         raise ToolError(
             f"Permission denied writing {path}" + (f": {why}." if why else ".")
         ) from None
