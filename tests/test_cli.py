@@ -201,6 +201,8 @@ def test_sigint_cancels_a_one_shot_run(project: Path) -> None:
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert pids_running(token) == [], "the bash command must be killed on cancel"
+    assert err.count("Cancelled") == 1, err  # one line says it, not two
+    assert "■ bash stopped" in err  # the killed command's line ends too
 
 
 def test_sessions_list_show_export(project: Path) -> None:

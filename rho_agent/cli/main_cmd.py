@@ -266,7 +266,8 @@ def _run_one_shot(
     try:
         return asyncio.run(go())
     except asyncio.CancelledError:
-        sys.stderr.write("Cancelled.\n")
+        if not (isinstance(renderer, TextRenderer) and renderer.state.status == "cancelled"):
+            sys.stderr.write("Cancelled.\n")  # unless the run's own last lines said so
         return 130
     finally:
         if out is not sys.stdout:

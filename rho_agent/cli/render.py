@@ -181,6 +181,9 @@ class TextRenderer:
         elif isinstance(event, Notice):
             self._progress(f"  · {event.message}")
         elif isinstance(event, RunFinished):
+            for line in state.tools.values():  # killed by a cancel: no ToolCallFinished came
+                if line.status == "stopped":
+                    self._progress(f"  ■ {line.name} stopped")
             self._progress("")
             if event.error:
                 self.err.write(f"{event.error}\n")
