@@ -59,18 +59,26 @@ _NOT_RUN = {
 class RunResult(BaseModel):
     """What one `Session.run` produced."""
 
+    #: The final answer.
     text: str
+    #: `completed`, `cancelled`, `error`, `max_turns`, `max_cost`, `refused` or `truncated`.
     status: RunStatus
+    #: Input, output, cache-write and cache-read tokens of this run.
     usage: Usage
+    #: What this run cost, in USD.
     cost_usd: float
+    #: Model calls this run made.
     turns: int
+    #: The session the run belongs to (`rho-agent main --resume ID` continues it).
     session_id: str
+    #: A sentence saying what went wrong, when the run did not complete.
     error: str | None = None
     #: True when the model's price is unknown and `cost_usd` is at the fallback price.
     cost_estimated: bool = False
 
     @property
     def ok(self) -> bool:
+        """Whether the run completed."""
         return self.status == "completed"
 
 

@@ -109,6 +109,7 @@ class Agent:
         )
 
     def tool(self, name: str) -> Any:
+        """The tool called `name` that this agent offers, or None."""
         return next((t for t in self.tools if t.name == name), None)
 
     def __repr__(self) -> str:

@@ -36,21 +36,38 @@ class AgentConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
 
+    #: Model id. Unset: `RHO_AGENT_MODEL`, the config file, then `claude-sonnet-5-5`.
     model: str | None = None
+    #: `readonly`, `developer`, `unrestricted`, a profile TOML file or a `Profile`.
+    #: Unset: `RHO_AGENT_PROFILE`, the config file, then `readonly`.
     profile: str | Profile | None = None
-    backend: Any = None  # "local" | "daytona" | LocalBackend | DaytonaBackend
+    #: Where tools run: `"local"`, `"daytona"`, a registered backend's name, or a backend
+    #: object (`LocalBackend(...)`, `DaytonaBackend(...)`). Unset: `RHO_AGENT_BACKEND`, then local.
+    backend: Any = None
+    #: Where relative paths resolve and the tools work. Unset: the current directory.
     working_dir: str | None = None
+    #: Replaces the built-in system prompt; `{working_dir}`, `{platform}`, `{backend}`,
+    #: `{profile}`, `{profile_summary}`, `{databases}` and `prompt_vars` are filled in.
     system_prompt: str | None = None
+    #: More template variables for the system prompt.
     prompt_vars: dict[str, str] = Field(default_factory=dict)
+    #: Model calls per run before it stops with status `max_turns`. Unset: 100.
     max_turns: int | None = None
+    #: USD a run may cost; it stops cleanly (status `max_cost`) once it has cost this much.
     max_cost_usd: float | None = None
+    #: Most output tokens of one model call.
     max_tokens: int = 32_000
+    #: Approve every call the profile would ask about.
     auto_approve: bool = False
+    #: SQLite files by name, offered to the agent through the `sql_*` tools.
     databases: dict[str, str] = Field(default_factory=dict)
+    #: Default seconds a `bash` call may take.
     bash_timeout: float = 120.0
     #: Environment variables passed to tool subprocesses on purpose (credentials are scrubbed otherwise).
     passthrough_env: list[str] = Field(default_factory=list)
+    #: The Messages API key. Unset: `ANTHROPIC_API_KEY`.
     api_key: str | None = Field(default=None, repr=False)
+    #: The Messages API endpoint (any compatible server). Unset: `ANTHROPIC_BASE_URL`, then Anthropic's.
     base_url: str | None = None
 
     def __init__(self, **data: Any) -> None:  # keyword-only, with a did-you-mean for typos

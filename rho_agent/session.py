@@ -194,12 +194,14 @@ class Session:
     aclose = close
 
     def close_sync(self) -> None:
+        """`close` from plain code, for a session used through `run_sync` (leaving `with` calls it)."""
         if self._sync_loop is not None and not self._sync_loop.is_closed():
             self._sync(self.close())
             self._sync_loop.close()
 
     @property
     def workspace(self) -> Workspace:
+        """Where the tools act (files, commands); raises `RhoError` before the session starts."""
         if self._workspace is None:
             raise RhoError(
                 "The session has not started; use `async with Session(agent) as s:` or `await s.start()`."

@@ -326,7 +326,8 @@ def test_public_names() -> None:
     )  # fmt: skip
     assert sorted(rho_agent.backends.daytona.__all__) == sorted(
         ["HOME", "LABEL", "PLUGIN", "DaytonaBackend", "DaytonaWorkspace", "Plan",
-         "SandboxNotFound", "check_credentials", "connect", "make_client", "user_label"]
+         "SandboxNotFound", "check_credentials", "connect", "make_client", "rho_sandboxes",
+         "user_label"]
     )  # fmt: skip
     for module in (rho_agent.backends, rho_agent.backends.daytona):
         for name in module.__all__:

@@ -21,6 +21,7 @@ DOCS = [
     ROOT / "docs" / "python.md",
     ROOT / "docs" / "testing.md",
     ROOT / "docs" / "extending.md",
+    ROOT / "docs" / "local.md",
 ]
 #: Pages with Python blocks that are not run here, and why.
 NOT_RUN = {

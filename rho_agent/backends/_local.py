@@ -96,9 +96,11 @@ class LocalBackend:
     """Tools act on this machine, in the working directory (default: the current one)."""
 
     name: str = field(default="local", init=False)
+    #: Environment variables set for every command the tools run.
     env: dict[str, str] = field(default_factory=dict)
 
     async def open(self, request: OpenRequest) -> LocalWorkspace:
+        """The workspace of one session: `request.working_dir` (it must exist), confined."""
         working_dir = Path(request.working_dir or ".").expanduser().resolve()
         if not working_dir.is_dir():
             raise ConfigError(f"Working directory does not exist: {working_dir}")

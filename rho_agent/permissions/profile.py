@@ -53,12 +53,19 @@ class Profile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: How the profile is named (a TOML file's name defaults to the file's stem).
     name: str
+    #: One line saying what the profile is for.
     description: str = ""
+    #: `off`: no shell; `restricted`: only read-only commands; `unrestricted`: any command.
     shell: ShellMode = ShellMode.restricted
+    #: `off`, `create-only` (new files, no overwrite or edit) or `full`.
     file_write: FileWriteMode = FileWriteMode.off
+    #: `readonly` (the database is opened read-only) or `mutations`.
     sql: SqlMode = SqlMode.readonly
+    #: Which calls need the user's approval: `none`, `dangerous`, `all` or `listed`.
     approvals: ApprovalMode = ApprovalMode.none
+    #: The tools that need approval under `approvals = "listed"`.
     approval_tools: tuple[str, ...] = Field(default=())
     #: Whether shell commands may use the network (enforced by the OS sandbox), and whether
     #: tools with the `network` capability are offered.

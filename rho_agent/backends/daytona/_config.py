@@ -55,31 +55,43 @@ class DaytonaBackend:
     a sandbox running, and `auto_delete_interval` deletes a sandbox that has stayed stopped.
     """
 
-    config: DaytonaConfig | None = field(default=None, repr=False)  # SDK auth (None = env vars)
+    #: The SDK's auth config (api key, url, target); None: the `DAYTONA_*` environment variables.
+    config: DaytonaConfig | None = field(default=None, repr=False)
+    #: Container image: a name, or a Daytona `Image` object.
     image: str | Image = DEFAULT_IMAGE
-    snapshot: str | None = None  # create from this snapshot instead of the image
-    resources: Resources | None = None  # CPU, memory, disk, GPU (image only)
-    auto_stop_interval: int = 1800  # seconds idle before the sandbox stops (0 = never)
+    #: Create the sandbox from this Daytona snapshot instead of the image (fastest start).
+    snapshot: str | None = None
+    #: CPU, memory, disk, GPU (with an image only).
+    resources: Resources | None = None
+    #: Seconds idle before the sandbox stops (0 = never).
+    auto_stop_interval: int = 1800
+    #: Environment variables set on the sandbox (nothing local is sent otherwise).
     env_vars: dict[str, str] = field(default_factory=dict)
 
-    dockerfile: str | Path | None = None  # build the image from this Dockerfile instead
-    working_dir: str | None = None  # default: the uploaded project's directory, else /home/daytona
-    uploads: list[str] = field(default_factory=list)  # "LOCAL:REMOTE" mappings, uploaded at start
-    setup: list[str] = field(
-        default_factory=list
-    )  # run in working_dir after uploads; first failure stops
-    uv_version: str | None = None  # install this uv (otherwise only when setup uses uv)
+    #: Build the image from this Dockerfile instead.
+    dockerfile: str | Path | None = None
+    #: The tools' working directory; default: the uploaded project's directory, else /home/daytona.
+    working_dir: str | None = None
+    #: `"LOCAL:REMOTE"` mappings, uploaded at start (they replace the auto-upload of the project).
+    uploads: list[str] = field(default_factory=list)
+    #: Commands run in `working_dir` after the uploads; the first failure stops the session.
+    setup: list[str] = field(default_factory=list)
+    #: Install this uv version (otherwise uv is installed only when `setup` uses it).
+    uv_version: str | None = None
+    #: Extra labels on the sandbox.
     labels: dict[str, str] = field(default_factory=dict)
-    auto_delete_interval: int = (
-        3600  # seconds a stopped sandbox is kept before deletion (-1 = never)
-    )
-    keep: bool = False  # do not delete the sandbox when the session ends
-    sandbox_id: str | None = None  # reattach to this sandbox instead of creating one
-    create_timeout: float = 180.0  # seconds for the sandbox to be created and started
-    request_timeout: float = (
-        120.0  # seconds for one file or command request without its own timeout
-    )
-    setup_timeout: float = 1800.0  # seconds for one setup command
+    #: Seconds a stopped sandbox is kept before deletion (-1 = never).
+    auto_delete_interval: int = 3600
+    #: Do not delete the sandbox when the session ends.
+    keep: bool = False
+    #: Reattach to this sandbox instead of creating one.
+    sandbox_id: str | None = None
+    #: Seconds for the sandbox to be created and started.
+    create_timeout: float = 180.0
+    #: Seconds for one file or command request without its own timeout.
+    request_timeout: float = 120.0
+    #: Seconds for one setup command.
+    setup_timeout: float = 1800.0
 
     name: str = field(default="daytona", init=False)
 
