@@ -358,6 +358,7 @@ def _end_sessions_on_exit(change: dict[str, Any]) -> None:
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    from rho_agent.notebook import comm as sidebar
     from rho_agent.notebook import completion, deliveries
     from rho_agent.notebook.interrupts import InterruptHandling
 
@@ -370,6 +371,7 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.observe(_end_sessions_on_exit, names="exit_now")
     magics.interrupts = InterruptHandling(ipython)
     magics.interrupts.install()
+    sidebar.install(ipython)  # the comm to the JupyterLab extension (rho_agent.notebook.comm)
 
 
 def _document(magics: RhoMagics) -> None:
@@ -381,9 +383,11 @@ def _document(magics: RhoMagics) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    from rho_agent.notebook import comm as sidebar
     from rho_agent.notebook import completion, deliveries
     from rho_agent.notebook.registry import reset_registry
 
+    sidebar.uninstall(ipython)
     completion.uninstall(ipython)
     deliveries.uninstall(ipython)
     magics = ipython.magics_manager.registry.get("RhoMagics")
