@@ -132,6 +132,7 @@ class SidebarLink:
             comm = create_comm(target_name=TARGET, data=self._snapshot().model_dump())
         except Exception:  # no kernel (a plain IPython shell): nothing to talk to
             return
+        _route_requests_by_header(comm)
         self.open(comm)
 
     def _forget(self, comm: Any) -> None:
@@ -164,6 +165,7 @@ class SidebarLink:
             comm.send(message)
         except Exception:  # a closing comm: it is forgotten on close
             pass
+        _route_requests_by_header(comm)
 
     # ------------------------------------------------------------------ snapshots
 
@@ -319,6 +321,21 @@ class SidebarLink:
             self.changed()
 
         registry.runner.submit(go()).add_done_callback(done)
+
+
+def _route_requests_by_header(comm: Any) -> None:
+    """Let the front end choose where the kernel reads this comm's requests.
+
+    ipykernel 7 sends a comm's incoming messages to the subshell of the message the comm last
+    published (so a widget that waits for a reply gets it there). This comm waits for no
+    reply, and what it published from a cell (the announcement at `%load_ext`) would send
+    every request to the main shell, where a blocking `%%rho` cell keeps it waiting. Forgetting
+    that route leaves the message's own subshell (JupyterLab: one for this comm target), so a
+    Cancel is read while the cell runs."""
+    comm.__dict__.pop("_reply_subshell_id", None)
+    replies = getattr(comm, "_reply_subshell_ids", None)
+    if isinstance(replies, dict):
+        replies.clear()
 
 
 def _error_of(job: Job[Any]) -> BaseException | None:

@@ -115,6 +115,7 @@ class FollowedRun:
         self.id = f"run-{next(_run_ids)}"
         self.state = state
         self.execution = execution
+        self.started = False  # its RunStarted was seen
 
 
 class RunFollower:
@@ -131,12 +132,22 @@ class RunFollower:
     def on_event(self, event: Event) -> None:
         with self._lock:
             current = self.runs[-1] if self.runs else None
-            if event.type == "run_started" or current is None or current.state.status != "running":
-                # Joined mid-run (a follower made late) counts as a run too.
-                prompt = event.prompt if event.type == "run_started" else ""
-                current = FollowedRun(RunState(prompt), self.clock.now())
+            fresh = current is None or current.state.status != "running"
+            if event.type == "run_started":
+                if not fresh and current is not None and not current.started:
+                    # Events before RunStarted (a sandbox being made) belong to this run.
+                    current.state.prompt = event.prompt
+                else:
+                    fresh = True
+            if fresh or current is None:
+                if current is not None:
+                    current.state.finish("stopped")  # a run whose end was not seen
+                current = FollowedRun(RunState(), self.clock.now())
                 self.runs.append(current)
-            if event.type == "model_call":
+            if event.type == "run_started":
+                current.started = True
+                current.state.prompt = event.prompt
+            elif event.type == "model_call":
                 self.turns += 1
             current.state.on_event(event)
 

@@ -7,22 +7,16 @@ log and the final Markdown, then starts a long run and clicks Cancel. Screenshot
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _lab import CHROMIUM, chromium_page, jupyter_server
 
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -34,12 +28,6 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def lab(tmp_path: Path, fake: FakeAnthropic) -> Iterator[str]:
     """JupyterLab serving a copy of the panel notebook; yields the notebook's URL (with token)."""
@@ -47,66 +35,16 @@ def lab(tmp_path: Path, fake: FakeAnthropic) -> Iterator[str]:
     root = tmp_path / "lab"
     root.mkdir()
     shutil.copy(ROOT / "notebooks" / "03-panel-tour.ipynb", root / "panel.ipynb")
-    port, token = free_port(), secrets.token_hex(16)
-    settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}'
-    )
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly", *(["--allow-root"] if os.geteuid() == 0 else []),
-        ],
-        env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "w"),  # noqa: SIM115
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2).read()
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "lab.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "JupyterLab did not start"
-                time.sleep(0.2)
-        yield f"{base}/lab/tree/panel.ipynb?token={token}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with jupyter_server(root, tmp_path) as server:
+        base, token = server.split(" ")
+        yield f"{base}/lab/tree/panel.ipynb{token}"
 
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),  # a fresh user-data-dir
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-            ],
-            viewport={"width": 1280, "height": 1400},
-        )  # fmt: skip
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
+    pytest.importorskip("playwright.sync_api")
+    with chromium_page(tmp_path) as page:
+        yield page
 
 
 def test_panel_in_jupyterlab(lab: str, page, fake: FakeAnthropic) -> None:

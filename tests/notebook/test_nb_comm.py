@@ -258,3 +258,39 @@ def test_end_session_deletes_its_sandbox(daytona, ext: Extension, fake: FakeAnth
     while daytona.sandboxes():
         assert time.monotonic() < deadline, "the sandbox was not deleted"
         time.sleep(0.1)
+
+
+def test_cancel_reaches_a_blocking_cell_over_a_subshell(
+    ext: Extension, fake: FakeAnthropic
+) -> None:
+    """JupyterLab sends a comm target's messages on a subshell of its own (ipykernel 7): the
+    kernel reads a Cancel there while a blocking %%rho cell keeps the main shell busy."""
+    ext.run("%load_ext rho_agent")
+    ext.kc.control_channel.send(ext.kc.session.msg("create_subshell_request", {}))
+    subshell = ext.kc.control_channel.get_msg(timeout=10)["content"]["subshell_id"]
+    fake.add(reply(text("Waiting."), tool_call("bash", {"command": "sleep 60"})))
+    msg_id = ext.execute("%%rho --profile developer --yes\nslow job")
+    running = ext.wait_for(
+        session_state("default", lambda s: s["recent"] and s["recent"][-1]["status"] == "running")
+    )
+    run = running["sessions"][0]["recent"][-1]
+    assert run["blocks_cell"] is True
+    request = ext.kc.session.msg(
+        "comm_msg",
+        {
+            "comm_id": ext.comm_id,
+            "data": {"type": "cancel", "session": "default", "run": run["id"]},
+        },
+    )
+    request["header"]["subshell_id"] = subshell
+    at = len(ext.messages)
+    ext.kc.shell_channel.send(request)
+    ext.wait_for(
+        session_state("default", lambda s: s["recent"][-1]["status"] == "cancelled"),
+        since=at,
+        timeout=10,
+    )
+    while msg_id not in ext.idle:
+        ext._pump(0.1)
+    ended = ext.kc.get_shell_msg(timeout=10)["content"]
+    assert ended["status"] == "error" and ended["evalue"] == "The run was cancelled."

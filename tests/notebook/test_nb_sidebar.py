@@ -1,0 +1,187 @@
+"""The rho sidebar in a real JupyterLab, driven in Debian's chromium with Playwright.
+
+The extension is built from `extension/` if its sources changed and linked into this
+Python's prefix (what `./scripts/test` does). The notebook's `%%rho --backend daytona` cell
+runs against FakeAnthropic and LocalDaytona. Screenshots go to `test-artifacts/`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _lab import CHROMIUM, chromium_page, jupyter_server
+
+from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.labextension,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+    pytest.mark.timeout(300),
+]
+
+RHO_CELL = "%%rho --backend daytona --profile developer --yes\nrun the slow job"
+
+
+def notebook(cells: list[str]) -> str:
+    return json.dumps(
+        {
+            "cells": [
+                {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                 "outputs": [], "source": source}
+                for i, source in enumerate(cells)
+            ],
+            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",
+                                        "language": "python", "name": "python3"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def labextension() -> None:
+    """The extension, built if stale and linked where this Python's JupyterLab finds it."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "extension" / "build_labextension.py"), "--develop"],
+        check=True,
+    )
+
+
+@pytest.fixture
+def lab(tmp_path: Path, labextension: None, daytona, fake: FakeAnthropic) -> Iterator[str]:
+    root = tmp_path / "lab"
+    root.mkdir()
+    (root / "work.ipynb").write_text(notebook([RHO_CELL]))
+    (root / "downloads").mkdir()
+    with jupyter_server(root, tmp_path) as server:
+        base, token = server.split(" ")
+        yield f"{base}/lab/tree/work.ipynb{token}"
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[object]:
+    pytest.importorskip("playwright.sync_api")
+    with chromium_page(tmp_path) as page:
+        yield page
+
+
+def test_sidebar_in_jupyterlab(
+    lab: str, page, daytona, fake: FakeAnthropic, tmp_path: Path
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        drive_the_sidebar(lab, page, daytona, fake, tmp_path / "lab")
+    except BaseException:
+        page.screenshot(path=str(ARTIFACTS / "sidebar-failure.png"), full_page=True)
+        raise
+
+
+def run_cell(page, index: int) -> None:
+    """Run cell `index` as a person does: click into it, Shift+Enter."""
+    from playwright.sync_api import expect
+
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    for _attempt in range(3):  # a key press right after the kernel connects can be dropped
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            expect(cell.locator(".jp-InputPrompt")).not_to_have_text("[ ]:", timeout=5_000)
+            return
+        except AssertionError:
+            continue
+
+
+def show_panel(page, panel_id: str) -> None:
+    """Open a side panel from its tab (a tab toggles its panel: click only when hidden)."""
+    if not page.locator(f"#{panel_id}").is_visible():
+        page.locator(f'.jp-SideBar [data-id="{panel_id}"]').click()
+
+
+def drive_the_sidebar(lab: str, page, daytona, fake: FakeAnthropic, root: Path) -> None:
+    from playwright.sync_api import expect
+
+    fake.add(
+        reply(text("Working on it. "), tool_call("bash", {"command": "sleep 60"}), delay=0.1),
+        # The sidebar's own prompt: a file written in the sandbox, then an answer with code.
+        reply(tool_call("write", {"path": "result.txt", "content": "forty-two\n"})),
+        reply(text("The answer is **42**.\n\n```python\nanswer = 42\nprint(answer)\n```\n")),
+    )
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    page.goto(lab)
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+
+    # The sidebar, opened from its tab: rho is not loaded yet, it says how to load it.
+    show_panel(page, "rho-agent-sidebar")
+    sidebar = page.locator("#rho-agent-sidebar")
+    expect(sidebar.locator(".rho-unloaded")).to_contain_text("%load_ext rho_agent")
+    sidebar.screenshot(path=str(ARTIFACTS / "sidebar-unloaded.png"))
+    sidebar.get_by_role("button", name="Insert and run it").click()
+    expect(sidebar.locator(".rho-total")).to_have_text("Cost in this kernel: $0.0000")
+    expect(page.locator(".jp-Notebook .jp-Cell")).to_have_count(2)
+
+    # A blocking %%rho cell in a Daytona sandbox: the session, its live run, the sandbox.
+    run_cell(page, 0)
+    session = sidebar.locator('.rho-session[data-session="default"]')
+    expect(session).to_have_attribute("data-status", "running")
+    expect(session.locator(".rho-session-meta")).to_contain_text("daytona · developer")
+    run = session.locator('.rho-run[data-status="running"]')
+    expect(run).to_contain_text("run the slow job")
+    expect(sidebar.locator(".rho-sandbox")).to_contain_text("daytona")
+    expect(session.locator(".rho-session-meta")).not_to_contain_text("$0.0000")  # cost counted
+    assert len(daytona.sandboxes()) == 1
+    sidebar.screenshot(path=str(ARTIFACTS / "sidebar-running.png"))
+
+    # Cancel in the sidebar stops it (the goal is 2 s; the wait here is generous).
+    run.get_by_role("button", name="Cancel").click()
+    expect(session.locator(".rho-run").first).to_have_attribute(
+        "data-status", "cancelled", timeout=10_000
+    )
+    cell_output = page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-OutputArea")
+    expect(cell_output).to_contain_text("cancelled")
+    deadline = time.monotonic() + 20
+    while daytona.sandboxes():  # the blocking cell's session ended: its sandbox is deleted
+        assert time.monotonic() < deadline, "the sandbox was not deleted"
+        time.sleep(0.1)
+    sidebar.screenshot(path=str(ARTIFACTS / "sidebar-cancelled.png"))
+
+    # A prompt from the sidebar, in the same conversation, streamed; then Insert as cells.
+    sidebar.locator(".rho-prompt-text").fill("What is the answer? Save it in result.txt.")
+    sidebar.get_by_role("button", name="Run").click()
+    expect(sidebar.locator(".rho-answer")).to_contain_text("The answer is **42**.")
+    expect(sidebar.locator(".rho-prompt-status")).to_contain_text("completed")
+    assert fake.requests[-1].messages[0]["content"][0]["text"] == "run the slow job"
+    page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-InputArea-editor").click()
+    sidebar.get_by_role("button", name="Insert as cells").click()
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(4)
+    expect(cells.nth(1)).to_have_class(__import__("re").compile("jp-MarkdownCell"))
+    expect(cells.nth(1)).to_contain_text("The answer is 42.")
+    expect(cells.nth(2)).to_contain_text("print(answer)")
+
+    # The sandbox's files; a download lands in the file browser's folder.
+    show_panel(page, "filebrowser")
+    page.locator(".jp-DirListing-item", has_text="downloads").dblclick()
+    expect(page.locator(".jp-FileBrowser .jp-BreadCrumbs")).to_contain_text("downloads")
+    show_panel(page, "rho-agent-sidebar")
+    sidebar.get_by_role("button", name="Show files").click()
+    listed = sidebar.locator('.rho-file[data-path="result.txt"]')
+    expect(listed).to_contain_text("10 B")
+    listed.get_by_role("button", name="Download").click()
+    expect(sidebar.locator(".rho-files-status")).to_contain_text("Downloaded result.txt")
+    assert (root / "downloads" / "result.txt").read_text() == "forty-two\n"
+    sidebar.screenshot(path=str(ARTIFACTS / "sidebar-files.png"))
+    show_panel(page, "filebrowser")
+    expect(page.locator(".jp-DirListing-item", has_text="result.txt")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "sidebar-download.png"), full_page=True)
