@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,25 @@ def pids_running(token: str) -> list[int]:
             if token.encode() in cmdline.split(b"\0"):
                 found.append(int(entry.name))
     return found
+
+
+def copy_of_clone(dest: Path) -> Path:
+    """The working tree's files a clone would have (tracked and untracked, not ignored), as a
+    git repository of one commit. The real repository is only read."""
+    root = Path(__file__).resolve().parent.parent
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in sorted(set(filter(None, listed.split("\0")))):
+        source = root / name
+        if source.is_file() or source.is_symlink():  # a tracked file deleted in the tree is not
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target, follow_symlinks=False)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "copy of the working tree"]):
+        subprocess.run([*git, *args], cwd=dest, check=True, capture_output=True)
+    return dest

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _fixtures import copy_of_clone
 
 from rho_agent.testing import FakeAnthropic, reply, text
 
@@ -64,27 +65,6 @@ def quickstart_commands() -> tuple[str, str]:
         f"one Quickstart command must run `rho-agent main`, the other `scripts/test`: {commands}"
     )
     return main[0], test[0]
-
-
-def copy_of_clone(dest: Path) -> Path:
-    """The working tree's files a clone would have (tracked and untracked, not ignored), as a
-    git repository of one commit. The real repository is only read."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in sorted(set(filter(None, listed.split("\0")))):
-        source = ROOT / name
-        if source.is_file() or source.is_symlink():  # a tracked file deleted in the tree is not
-            target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target, follow_symlinks=False)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "copy of the working tree"]):
-        subprocess.run([*git, *args], cwd=dest, check=True, capture_output=True)
-    return dest
 
 
 def stock_env(**extra: str) -> dict[str, str]:
@@ -141,6 +121,8 @@ def test_the_readme_commands_work_verbatim_on_a_stock_debian_python(tmp_path: Pa
     output = f"{proc.stdout}\n{proc.stderr}"
     assert proc.returncode == 0, f"{test!r} failed:\n{output[-6000:]}"
     assert " passed" in proc.stdout and "failed" not in proc.stdout, proc.stdout[-3000:]
+    # It built the JupyterLab extension from source and JupyterLab in .venv finds it.
+    assert (clone / ".venv/share/jupyter/labextensions/rho-agent/static").is_dir(), proc.stderr
     # It says what it installs before installing it.
     assert f"into {clone}/.venv" in proc.stderr or "already installed in" in proc.stderr, (
         proc.stderr[-3000:]
