@@ -9,10 +9,11 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 
+import { findCell, writeAnswer } from './answers';
 import { KernelLink } from './link';
 import { KernelLinks } from './links';
 import { Request } from './protocol';
@@ -93,10 +94,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     tracker.widgetAdded.connect((_, panel) => links.track(panel));
     tracker.forEach(panel => links.track(panel));
+    // A background run's answer goes into the cell that started it, then the kernel is told.
+    const panels = () => {
+      const found: NotebookPanel[] = [];
+      tracker.forEach(panel => found.push(panel));
+      return found;
+    };
+    const followed = new WeakSet<KernelLink>();
+    const follow = (link: KernelLink) => {
+      if (followed.has(link)) {
+        return;
+      }
+      followed.add(link);
+      link.changed.connect(() => configure(link));
+      link.answers.connect((_, answer) => {
+        const cell = findCell(panels(), link.kernel, answer.cell_id);
+        if (cell) {
+          writeAnswer(cell, answer);
+          link.send({ type: 'delivered', answer: answer.id });
+        }
+      });
+    };
     links.changed.connect((_, panel) => {
       const link = links.forPanel(panel);
       if (link) {
-        link.changed.connect(() => configure(link));
+        follow(link);
         configure(link);
       }
       if (panel === tracker.currentWidget) {

@@ -12,6 +12,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   COMM_TARGET,
+  IAnswer,
   IRunStream,
   IState,
   KernelMessage as RhoMessage,
@@ -51,6 +52,11 @@ export class KernelLink {
   /** The streamed answers of prompts run from the sidebar. */
   get streamed(): ISignal<this, IRunStream> {
     return this._streamed;
+  }
+
+  /** Answers of background runs, for the cells that started them. */
+  get answers(): ISignal<this, IAnswer> {
+    return this._answers;
   }
 
   get isDisposed(): boolean {
@@ -147,6 +153,10 @@ export class KernelLink {
     if (data.type === 'run_update' || data.type === 'run_done') {
       this._streamed.emit(data);
     }
+    if (data.type === 'answer') {
+      this._answers.emit(data);
+      return;
+    }
     const id = (data as { id?: string | null }).id;
     const waiting = id ? this._waiting.get(id) : undefined;
     if (waiting && data.type !== 'run_update') {
@@ -197,6 +207,7 @@ export class KernelLink {
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
   private _streamed = new Signal<this, IRunStream>(this);
+  private _answers = new Signal<this, IAnswer>(this);
   private _waiting = new Map<
     string,
     { resolve: (value: RhoMessage) => void; reject: (error: Error) => void }

@@ -87,7 +87,19 @@ export interface IError {
   message: string;
 }
 
-export type KernelMessage = IState | IRunStream | IFiles | IDownloaded | IError;
+/** A background run ended: its outputs, for the cell that started it. */
+export interface IAnswer {
+  type: 'answer';
+  id: string;
+  cell_id: string;
+  session: string;
+  kind: string;
+  /** Mime bundles, each a display_data output (Markdown with a text fallback, the log). */
+  outputs: Record<string, string>[];
+}
+
+export type KernelMessage =
+  IState | IRunStream | IFiles | IDownloaded | IError | IAnswer;
 
 export type Request =
   | { type: 'hello' }
@@ -103,6 +115,7 @@ export type Request =
       local: string;
     }
   | { type: 'end_session'; session: string }
+  | { type: 'delivered'; answer: string }
   | {
       type: 'configure';
       defaults: Record<string, string>;

@@ -11,7 +11,9 @@ involved. Over every open comm:
 - the extension sends `Request`s: cancel a run (or all), run a prompt in a session (its
   answer streamed as `run_update`s, then `run_done`), list a session's workspace files,
   download one into the notebook's folder, end a session (deleting its sandbox), set the
-  defaults and budget. Requests with an `id` are answered with that `id`.
+  defaults and budget. Requests with an `id` are answered with that `id`;
+- when a background run ends, its answer goes to the extension for the cell that started
+  it (`durable`), and is claimed once the extension says it wrote it there.
 
 The kernel's comm manager owns the link (the target's handler is its method): nothing global
 here besides the registry of sessions.
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from rho_agent.notebook.durable import DurableAnswers
 from rho_agent.notebook.sidebar_state import SidebarState, Snapshot
 
 if TYPE_CHECKING:
@@ -85,6 +88,13 @@ class EndSession(BaseModel):
     session: str
 
 
+class Delivered(BaseModel):
+    """The extension wrote answer `answer` (an `answer` message's id) into its cell."""
+
+    type: Literal["delivered"]
+    answer: str
+
+
 class Configure(BaseModel):
     type: Literal["configure"]
     #: Defaults for new sessions (backend, profile, model); empty values are left out.
@@ -94,7 +104,15 @@ class Configure(BaseModel):
 
 
 Request = Annotated[
-    Hello | Cancel | CancelAll | RunPrompt | ListFiles | Download | EndSession | Configure,
+    Hello
+    | Cancel
+    | CancelAll
+    | RunPrompt
+    | ListFiles
+    | Download
+    | EndSession
+    | Delivered
+    | Configure,
     Field(discriminator="type"),
 ]
 _requests: TypeAdapter[Request] = TypeAdapter(Request)
@@ -106,6 +124,7 @@ class SidebarLink:
 
     def __init__(self) -> None:
         self.state = SidebarState()
+        self.answers = DurableAnswers()
         self.comms: list[Any] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -196,6 +215,8 @@ class SidebarLink:
             self._wake.clear()
             if self._stop.is_set() or not self.comms:
                 continue
+            for answer in self.answers.due():  # background answers, for their cells
+                self.send(answer)
             try:
                 snapshot = self._snapshot()
             except Exception:  # a registry being reset: next time
@@ -256,6 +277,8 @@ class SidebarLink:
                 if nbs is not None:
                     nbs.cancel()
                     registry.runner.submit(nbs.end())
+            case Delivered(answer=answer_id):
+                self.answers.delivered(answer_id)
             case Configure(defaults=defaults, budget_usd=budget):
                 registry.defaults.update({k: v for k, v in defaults.items() if v})
                 if budget is not None:
@@ -389,8 +412,8 @@ def install(ipython: Any) -> SidebarLink | None:
     link = SidebarLink()
     link.state.attach(get_registry())  # follow runs from the first cell on
     manager.register_target(TARGET, link.open)
-    ipython.events.register("pre_run_cell", link.state.clock.pre_run_cell)
-    ipython.events.register("post_run_cell", link.state.clock.post_run_cell)
+    for name, hook in _hooks(link):
+        ipython.events.register(name, hook)
     link.announce()
     return link
 
@@ -402,15 +425,23 @@ def uninstall(ipython: Any) -> None:
     manager = _comm_manager(ipython)
     if manager is not None:
         manager.unregister_target(TARGET, link.open)
-    for name, hook in (
-        ("pre_run_cell", link.state.clock.pre_run_cell),
-        ("post_run_cell", link.state.clock.post_run_cell),
-    ):
+    for name, hook in _hooks(link):
         try:
             ipython.events.unregister(name, hook)
         except ValueError:
             pass
     link.close()
+
+
+def _hooks(link: SidebarLink) -> list[tuple[str, Any]]:
+    """The IPython events the link follows: which cell runs (a blocking run's cell, the cell a
+    background answer belongs to)."""
+    return [
+        ("pre_run_cell", link.state.clock.pre_run_cell),
+        ("post_run_cell", link.state.clock.post_run_cell),
+        ("pre_run_cell", link.answers.pre_run_cell),
+        ("post_run_cell", link.answers.post_run_cell),
+    ]
 
 
 def find_link(ipython: Any) -> SidebarLink | None:

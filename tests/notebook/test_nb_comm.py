@@ -33,8 +33,15 @@ class Extension:
         self.closed: list[str] = []
         self.comm_id: str | None = None
 
-    def execute(self, code: str) -> str:
-        return self.kc.execute(code)
+    def execute(self, code: str, cell_id: str | None = None) -> str:
+        """Execute `code` as JupyterLab does for the cell `cell_id` (sent as metadata)."""
+        if cell_id is None:
+            return self.kc.execute(code)
+        content = {"code": code, "silent": False, "store_history": True,
+                   "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}  # fmt: skip
+        msg = self.kc.session.msg("execute_request", content, metadata={"cellId": cell_id})
+        self.kc.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
 
     def _pump(self, timeout: float) -> None:
         try:
@@ -69,15 +76,31 @@ class Extension:
             assert time.monotonic() < deadline, f"no such comm message; last: {self.messages[-3:]}"
             self._pump(0.1)
 
-    def run(self, code: str, timeout: float = 60) -> None:
+    def run(self, code: str, timeout: float = 60, cell_id: str | None = None) -> None:
         """Execute `code` and wait until the kernel is idle again."""
-        msg_id = self.execute(code)
+        msg_id = self.execute(code, cell_id)
         deadline = time.monotonic() + timeout
         while msg_id not in self.idle:
             assert time.monotonic() < deadline, f"the cell did not end: {code}"
             self._pump(0.1)
         reply_msg = self.kc.get_shell_msg(timeout=10)
         assert reply_msg["content"]["status"] == "ok", reply_msg["content"]
+
+    def displayed_by(self, code: str) -> list[dict[str, Any]]:
+        """Run `code`; the display_data bundles its cell got."""
+        msg_id = self.kc.execute(code)
+        shown = []
+        deadline = time.monotonic() + 30
+        while msg_id not in self.idle:
+            assert time.monotonic() < deadline, f"the cell did not end: {code}"
+            msg = self.kc.get_iopub_msg(timeout=10)
+            parent = msg["parent_header"].get("msg_id")
+            if parent == msg_id and msg["msg_type"] == "display_data":
+                shown.append(msg["content"]["data"])
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                self.idle.add(parent)
+        self.kc.get_shell_msg(timeout=10)
+        return shown
 
     def send(self, data: dict[str, Any]) -> int:
         """Send a request on the comm; returns the index messages after it will have."""
@@ -294,3 +317,29 @@ def test_cancel_reaches_a_blocking_cell_over_a_subshell(
         ext._pump(0.1)
     ended = ext.kc.get_shell_msg(timeout=10)["content"]
     assert ended["status"] == "error" and ended["evalue"] == "The run was cancelled."
+
+
+def test_a_background_answer_goes_to_the_cell_that_started_it(
+    ext: Extension, fake: FakeAnthropic
+) -> None:
+    ext.run("%load_ext rho_agent")
+    ext.wait_for(state)
+    fake.add(reply(text("Background **answer**."), delay=0.5))
+    ext.run("%%rho --background\nsummarise", cell_id="cell-bg")
+    answer = ext.wait_for(lambda m: m.get("type") == "answer")
+    assert answer["cell_id"] == "cell-bg" and answer["kind"] == "background"
+    notification, markdown, log = answer["outputs"]
+    assert "background run in session 'default' finished" in notification["text/plain"]
+    assert "Background **answer**." in markdown["text/markdown"]
+    assert "completed" in log["text/plain"]
+    # The extension wrote it into that cell: the next cell does not show it again.
+    ext.send({"type": "delivered", "answer": answer["id"]})
+    assert ext.displayed_by("print('next')") == []
+
+    # Not acknowledged (no extension wrote it): the next cell shows it, as without one.
+    fake.add(reply(text("Second answer."), delay=0.5))
+    ext.run("%%rho --background\nagain", cell_id="cell-bg2")
+    second = ext.wait_for(lambda m: m.get("type") == "answer" and m["cell_id"] == "cell-bg2")
+    outputs = ext.displayed_by("print('next')")
+    assert any("Second answer." in o.get("text/plain", "") for o in outputs), outputs
+    assert second["id"] != answer["id"]

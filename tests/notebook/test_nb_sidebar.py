@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,3 +186,93 @@ def drive_the_sidebar(lab: str, page, daytona, fake: FakeAnthropic, root: Path) 
     show_panel(page, "filebrowser")
     expect(page.locator(".jp-DirListing-item", has_text="result.txt")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "sidebar-download.png"), full_page=True)
+
+
+ANSWER = "Saved **for later**: the total is $120."
+
+#: The notebook's page, per application.
+PAGES = {"jupyterlab": "/lab/tree/answers.ipynb", "notebook": "/notebooks/answers.ipynb"}
+
+
+def kernels_idle(base: str, token: str) -> bool:
+    with urllib.request.urlopen(f"{base}/api/kernels{token}", timeout=5) as response:
+        kernels = json.load(response)
+    return bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
+
+
+def shut_down_kernels(base: str, token: str) -> None:
+    with urllib.request.urlopen(f"{base}/api/sessions{token}", timeout=5) as response:
+        sessions = json.load(response)
+    for session in sessions:
+        request = urllib.request.Request(
+            f"{base}/api/sessions/{session['id']}{token}", method="DELETE"
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+
+
+@pytest.mark.parametrize("app", ["jupyterlab", "notebook"])
+def test_background_answers_are_saved_in_their_cell(
+    app: str, tmp_path: Path, labextension: None, page, fake: FakeAnthropic
+) -> None:
+    from playwright.sync_api import expect
+
+    fake.add(reply(text("Working in the background. "), tool_call("list", {}), delay=0.3),
+             reply(text(ANSWER), delay=0.3))  # fmt: skip
+    root = tmp_path / "lab"
+    root.mkdir()
+    path = root / "answers.ipynb"
+    path.write_text(notebook(["%load_ext rho_agent", "%%rho --background\nsummarise", "1 + 1"]))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    with jupyter_server(root, tmp_path, app=app) as server:
+        base, token = server.split(" ")
+        try:
+            page.goto(f"{base}{PAGES[app]}{token}")
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            expect(cells).to_have_count(3)
+            deadline = time.monotonic() + 60
+            while not kernels_idle(base, token):
+                assert time.monotonic() < deadline, "the kernel did not start"
+                time.sleep(0.2)
+            run_cell(page, 0)
+            run_cell(page, 1)
+            # The answer lands in the background cell's own outputs, not in a later cell.
+            # (The cell's own outputs, not those inside its live widget.)
+            outputs = cells.nth(1).locator(".jp-Cell-outputArea > .jp-OutputArea-child")
+            expect(outputs.locator("> .jp-RenderedMarkdown").last).to_contain_text(
+                "Saved for later: the total is $120."
+            )
+            expect(outputs.locator("> .jp-RenderedMarkdown").first).to_contain_text(
+                "background run in session 'default' finished"
+            )
+            expect(
+                outputs.locator("> .jp-RenderedHTMLCommon details.rho-log summary")
+            ).to_contain_text("completed")
+            run_cell(page, 2)
+            expect(cells.nth(2).locator(".jp-Cell-outputArea")).to_contain_text("2")
+            page.keyboard.press("Control+s")
+            deadline = time.monotonic() + 30
+            while "Saved" not in path.read_text():
+                assert time.monotonic() < deadline, "the notebook was not saved"
+                time.sleep(0.2)
+            saved = json.loads(path.read_text())["cells"]
+            markdown = ["".join(o["data"].get("text/markdown", "")) for o in saved[1]["outputs"]]
+            assert any("Saved **for later**" in m for m in markdown), saved[1]["outputs"]
+            assert [o["data"] for o in saved[2]["outputs"]] == [
+                {"text/plain": ["2"]}
+            ]  # only its own
+
+            # Reopened with a fresh kernel: the answer is still there.
+            shut_down_kernels(base, token)
+            page.goto(f"{base}{PAGES[app]}{token}")
+            reopened = cells.nth(1).locator(".jp-Cell-outputArea > .jp-OutputArea-child")
+            expect(reopened.locator("> .jp-RenderedMarkdown").last).to_contain_text(
+                "Saved for later: the total is $120."
+            )
+            page.screenshot(path=str(ARTIFACTS / f"durable-answer-{app}.png"), full_page=True)
+        except BaseException:
+            page.screenshot(
+                path=str(ARTIFACTS / f"durable-answer-{app}-failure.png"), full_page=True
+            )
+            raise
