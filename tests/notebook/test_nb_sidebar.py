@@ -216,12 +216,25 @@ def test_background_answers_are_saved_in_their_cell(
 ) -> None:
     from playwright.sync_api import expect
 
-    fake.add(reply(text("Working in the background. "), tool_call("list", {}), delay=0.3),
-             reply(text(ANSWER), delay=0.3))  # fmt: skip
+    fake.add(
+        reply(
+            text("Writing. "), tool_call("write", {"path": "app.py", "content": "x = 1\ny = 2\n"})
+        ),
+        reply(tool_call("edit", {"path": "app.py", "old_string": "y = 2", "new_string": "y = 3"})),
+        reply(text(ANSWER), delay=0.3),
+    )
     root = tmp_path / "lab"
     root.mkdir()
     path = root / "answers.ipynb"
-    path.write_text(notebook(["%load_ext rho_agent", "%%rho --background\nsummarise", "1 + 1"]))
+    path.write_text(
+        notebook(
+            [
+                "%load_ext rho_agent",
+                "%%rho --background --profile developer --yes\nsummarise",
+                "1 + 1",
+            ]
+        )
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     page.set_default_timeout(60_000)
     expect.set_options(timeout=30_000)
@@ -246,9 +259,15 @@ def test_background_answers_are_saved_in_their_cell(
             expect(outputs.locator("> .jp-RenderedMarkdown").first).to_contain_text(
                 "background run in session 'default' finished"
             )
-            expect(
-                outputs.locator("> .jp-RenderedHTMLCommon details.rho-log summary")
-            ).to_contain_text("completed")
+            # The run output, by the extension's renderer: the cost line, calls, the edit's diff.
+            run = outputs.locator("> .rho-run-rendered details.rho-log")
+            expect(run.locator("> summary")).to_contain_text("completed · 3 turn(s)")
+            expect(run.locator("> summary")).to_contain_text("2 tool call(s)")
+            run.locator("> summary").click()
+            edit = run.locator('.rho-run-call[data-tool="edit"]')
+            edit.locator(".rho-run-call-head").click()
+            expect(edit.locator(".rho-diff-del")).to_have_text("- y = 2")
+            expect(edit.locator(".rho-diff-add")).to_have_text("+ y = 3")
             run_cell(page, 2)
             expect(cells.nth(2).locator(".jp-Cell-outputArea")).to_contain_text("2")
             page.keyboard.press("Control+s")
@@ -269,6 +288,9 @@ def test_background_answers_are_saved_in_their_cell(
             reopened = cells.nth(1).locator(".jp-Cell-outputArea > .jp-OutputArea-child")
             expect(reopened.locator("> .jp-RenderedMarkdown").last).to_contain_text(
                 "Saved for later: the total is $120."
+            )
+            expect(reopened.locator("> .rho-run-rendered summary").first).to_contain_text(
+                "completed · 3 turn(s)"
             )
             page.screenshot(path=str(ARTIFACTS / f"durable-answer-{app}.png"), full_page=True)
         except BaseException:
