@@ -13,7 +13,11 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 
+import type { ICodeCellModel } from '@jupyterlab/cells';
+
 import { findCell, writeAnswer } from './answers';
+import { askAboutCell, IOutputLike } from './ask';
+import { insertBelow } from './notebook';
 import { KernelLink } from './link';
 import { KernelLinks } from './links';
 import { Request } from './protocol';
@@ -24,6 +28,7 @@ const PLUGIN_ID = 'rho-agent:plugin';
 export namespace CommandIDs {
   export const showSidebar = 'rho-agent:show-sidebar';
   export const cancelAll = 'rho-agent:cancel-all';
+  export const askAboutCell = 'rho-agent:ask-about-cell';
 }
 
 const rhoIcon = new LabIcon({
@@ -138,8 +143,34 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: 'Cancel all rho runs',
       execute: () => links.ready().forEach(link => cancelAll(link))
     });
+    app.commands.addCommand(CommandIDs.askAboutCell, {
+      label: 'Ask rho about this cell',
+      caption:
+        'Insert a %%rho cell below that asks about this cell, its output or its error',
+      icon: rhoIcon,
+      isEnabled: () => tracker.activeCell !== null,
+      execute: () => {
+        const panel = tracker.currentWidget;
+        const cell = tracker.activeCell;
+        if (!panel || !cell) {
+          return;
+        }
+        const model = cell.model;
+        const code = model.type === 'code' ? (model as ICodeCellModel) : null;
+        const source = askAboutCell(
+          model.sharedModel.getSource(),
+          code ? (code.outputs.toJSON() as IOutputLike[]) : [],
+          code?.executionCount ?? null
+        );
+        insertBelow(panel, [{ cellType: 'code', source }]);
+      }
+    });
     if (palette) {
-      for (const command of [CommandIDs.showSidebar, CommandIDs.cancelAll]) {
+      for (const command of [
+        CommandIDs.showSidebar,
+        CommandIDs.cancelAll,
+        CommandIDs.askAboutCell
+      ]) {
         palette.addItem({ command, category: 'rho' });
       }
     }

@@ -298,3 +298,64 @@ def test_background_answers_are_saved_in_their_cell(
                 path=str(ARTIFACTS / f"durable-answer-{app}-failure.png"), full_page=True
             )
             raise
+
+
+def test_ask_rho_about_a_failing_cell_and_settings(
+    tmp_path: Path, labextension: None, page, fake: FakeAnthropic
+) -> None:
+    from playwright.sync_api import expect
+
+    fake.add(reply(text("Dividing by zero fails; use `1/1`.")))
+    root = tmp_path / "lab"
+    root.mkdir()
+    (root / "ask.ipynb").write_text(notebook(["%load_ext rho_agent", "x = 1\n1/0"]))
+    # Defaults from the Settings Editor's file: sent to the kernel when rho loads.
+    settings = tmp_path / "lab-settings" / "rho-agent"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(
+        '{"profile": "developer", "budget_usd": 3}'
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    with jupyter_server(root, tmp_path) as server:
+        base, token = server.split(" ")
+        try:
+            page.goto(f"{base}/lab/tree/ask.ipynb{token}")
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+            run_cell(page, 0)
+            show_panel(page, "rho-agent-sidebar")
+            sidebar = page.locator("#rho-agent-sidebar")
+            expect(sidebar.locator(".rho-total")).to_contain_text("budget $3.0000")
+            run_cell(page, 1)
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            expect(cells.nth(1).locator(".jp-OutputArea")).to_contain_text("ZeroDivisionError")
+
+            # The commands are in the palette, category rho.
+            page.keyboard.press("Control+Shift+c")
+            page.keyboard.type("rho")
+            palette = page.locator(".lm-CommandPalette")
+            for label in ("Ask rho about this cell", "Cancel all rho runs", "Show rho sidebar"):
+                expect(palette.get_by_text(label, exact=True)).to_be_visible()
+            page.keyboard.press("Escape")
+
+            # The failing cell's toolbar button inserts a %%rho cell below it, which works.
+            cells.nth(1).locator(".jp-InputArea-editor").click()
+            cells.nth(1).locator(
+                '.jp-cell-toolbar [data-command="rho-agent:ask-about-cell"]'
+            ).click()
+            expect(cells).to_have_count(4)  # (Shift+Enter on the last cell had added one)
+            asked = cells.nth(2)
+            expect(asked.locator(".jp-InputArea-editor")).to_contain_text("%%rho")
+            expect(asked.locator(".jp-InputArea-editor")).to_contain_text("ZeroDivisionError")
+            run_cell(page, 2)
+            expect(asked.locator(".jp-RenderedMarkdown").first).to_contain_text(
+                "Dividing by zero fails"
+            )
+            prompt = fake.requests[-1].messages[-1]["content"][-1]["text"]
+            assert prompt.startswith("Cell [2] fails.") and "x = 1\n1/0" in prompt, prompt
+            assert "ZeroDivisionError: division by zero" in prompt, prompt
+            page.screenshot(path=str(ARTIFACTS / "ask-about-cell.png"), full_page=True)
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "ask-about-cell-failure.png"), full_page=True)
+            raise
