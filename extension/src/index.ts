@@ -29,6 +29,7 @@ export namespace CommandIDs {
   export const showSidebar = 'rho-agent:show-sidebar';
   export const cancelAll = 'rho-agent:cancel-all';
   export const askAboutCell = 'rho-agent:ask-about-cell';
+  export const upload = 'rho-agent:upload';
 }
 
 const rhoIcon = new LabIcon({
@@ -164,6 +165,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
         );
         insertBelow(panel, [{ cellType: 'code', source }]);
       }
+    });
+    app.commands.addCommand(CommandIDs.upload, {
+      label: 'Upload to rho workspace',
+      caption:
+        "Copy the selected files or folders into the workspace of the sidebar's session",
+      icon: rhoIcon,
+      isEnabled: () => Boolean(fileBrowser?.selectedItems().next()),
+      execute: async () => {
+        if (!fileBrowser) {
+          return;
+        }
+        const paths = [...fileBrowser.selectedItems()].map(item => item.path);
+        app.shell.activateById(sidebar.id);
+        await sidebar.upload(paths);
+      }
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.upload,
+      selector: '.jp-DirListing-item[data-isdir]',
+      rank: 60
     });
     if (palette) {
       for (const command of [

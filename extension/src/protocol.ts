@@ -81,6 +81,14 @@ export interface IDownloaded {
   path: string;
 }
 
+export interface IUploaded {
+  type: 'uploaded';
+  id: string;
+  session: string;
+  local: string;
+  path: string;
+}
+
 export interface IError {
   type: 'error';
   id: string | null;
@@ -99,7 +107,7 @@ export interface IAnswer {
 }
 
 export type KernelMessage =
-  IState | IRunStream | IFiles | IDownloaded | IError | IAnswer;
+  IState | IRunStream | IFiles | IDownloaded | IUploaded | IError | IAnswer;
 
 export type Request =
   | { type: 'hello' }
@@ -113,6 +121,13 @@ export type Request =
       session?: string;
       remote: string;
       local: string;
+    }
+  | {
+      type: 'upload';
+      id: string;
+      session?: string;
+      local: string;
+      remote?: string;
     }
   | { type: 'end_session'; session: string }
   | { type: 'delivered'; answer: string }

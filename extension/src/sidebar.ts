@@ -28,6 +28,7 @@ import {
   IDownloaded,
   IFiles,
   IRunInfo,
+  IUploaded,
   IRunStream,
   ISandboxInfo,
   ISessionInfo,
@@ -473,6 +474,42 @@ export class RhoSidebar extends Widget {
       await this._fileBrowser?.model.refresh();
     } catch (error) {
       this._files.status.textContent = `Error: ${(error as Error).message}`;
+    } finally {
+      this._busy(false);
+    }
+  }
+
+  /** Where a file browser path is, relative to the kernel's folder (the notebook's). */
+  localFor(browserPath: string): string {
+    const notebookDir = PathExt.dirname(this._panel?.context.path ?? '');
+    return PathExt.relative(notebookDir, browserPath.replace(/^[^:/]+:/, ''));
+  }
+
+  /** Upload files or folders of the file browser into the chosen session's workspace. */
+  async upload(browserPaths: string[]): Promise<void> {
+    const link = this._link;
+    const f = this._files;
+    if (!link || link.status !== 'ready') {
+      f.status.textContent = "rho is not loaded in this notebook's kernel.";
+      return;
+    }
+    const session = this._prompt.session.value || 'default';
+    const done: string[] = [];
+    try {
+      for (const browserPath of browserPaths) {
+        const local = this.localFor(browserPath);
+        this._busy(true, `Uploading ${local} to session ${session}…`);
+        const got = await link.ask<IUploaded>({
+          type: 'upload',
+          id: requestId('upload'),
+          session,
+          local
+        });
+        done.push(`${got.local} → ${got.path}`);
+      }
+      f.status.textContent = `Uploaded ${done.join(', ')}`;
+    } catch (error) {
+      f.status.textContent = `Error: ${(error as Error).message}`;
     } finally {
       this._busy(false);
     }

@@ -83,6 +83,16 @@ class Download(BaseModel):
     local: str
 
 
+class Upload(BaseModel):
+    type: Literal["upload"]
+    id: str
+    session: str | None = None
+    #: A file or folder, relative to the kernel's working directory (the notebook's folder).
+    local: str
+    #: Where in the workspace (relative to its working dir); default: `local`'s name.
+    remote: str | None = None
+
+
 class EndSession(BaseModel):
     type: Literal["end_session"]
     session: str
@@ -110,6 +120,7 @@ Request = Annotated[
     | RunPrompt
     | ListFiles
     | Download
+    | Upload
     | EndSession
     | Delivered
     | Configure,
@@ -272,6 +283,11 @@ class SidebarLink:
                 self._on_runner(registry, rid, name, _list_files(directory), answer)
             case Download(id=rid, session=name, remote=remote, local=local):
                 self._on_runner(registry, rid, name, _download(remote, local), answer)
+            case Upload(id=rid, session=name, local=local, remote=remote):
+                from rho_agent.frontend import files
+
+                spec = files.upload_spec(local, remote)  # checked before a workspace starts
+                self._on_runner(registry, rid, name, _upload(spec, local), answer)
             case EndSession(session=name):
                 nbs = registry.sessions.get(name)
                 if nbs is not None:
@@ -381,6 +397,16 @@ def _list_files(directory: str) -> Any:
             "files": [{"path": p, "size": size} for p, size, _mtime in listed],
             "truncated": len(listed) >= files.MAX_LISTED,
         }
+
+    return action
+
+
+def _upload(spec: str, local: str) -> Any:
+    async def action(session: Any) -> dict[str, Any]:
+        from rho_agent.frontend import files
+
+        path = await files.upload(session, spec)
+        return {"type": "uploaded", "local": local, "path": path}
 
     return action
 

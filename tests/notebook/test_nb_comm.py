@@ -229,6 +229,15 @@ def test_requests_run_prompt_list_download_configure(
     assert got["type"] == "downloaded", got
     assert (tmp_path / "copies" / "data" / "numbers.csv").read_text() == "a\n1\n"
 
+    # An upload from the notebook's folder into the workspace (here the same folder).
+    (tmp_path / "notes.txt").write_text("hello\n")
+    at = ext.send({"type": "upload", "id": "u1", "local": "notes.txt", "remote": "inbox/notes.txt"})
+    up = ext.wait_for(lambda m: m.get("id") == "u1", since=at)
+    assert up["type"] == "uploaded" and up["path"] == str(tmp_path / "inbox" / "notes.txt"), up
+    assert (tmp_path / "inbox" / "notes.txt").read_text() == "hello\n"
+    at = ext.send({"type": "upload", "id": "u2", "local": "missing.txt"})
+    assert "missing.txt" in ext.wait_for(lambda m: m.get("id") == "u2", since=at)["message"]
+
     # A mistake is answered with the request's id and a sentence.
     at = ext.send({"type": "download", "id": "d2", "remote": "nowhere.txt", "local": "x"})
     error = ext.wait_for(lambda m: m.get("id") == "d2", since=at)

@@ -65,6 +65,7 @@ def lab(tmp_path: Path, labextension: None, daytona, fake: FakeAnthropic) -> Ite
     root.mkdir()
     (root / "work.ipynb").write_text(notebook([RHO_CELL]))
     (root / "downloads").mkdir()
+    (root / "downloads" / "data.csv").write_text("a,b\n1,2\n")
     with jupyter_server(root, tmp_path) as server:
         base, token = server.split(" ")
         yield f"{base}/lab/tree/work.ipynb{token}"
@@ -186,6 +187,16 @@ def drive_the_sidebar(lab: str, page, daytona, fake: FakeAnthropic, root: Path) 
     show_panel(page, "filebrowser")
     expect(page.locator(".jp-DirListing-item", has_text="result.txt")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "sidebar-download.png"), full_page=True)
+
+    # "Upload to rho workspace" in the file browser's context menu: into the sandbox.
+    page.locator(".jp-DirListing-item", has_text="data.csv").click(button="right")
+    page.locator(".lm-Menu-item", has_text="Upload to rho workspace").click()
+    expect(sidebar.locator(".rho-files-status")).to_contain_text("Uploaded downloads/data.csv → ")
+    remote = sidebar.locator(".rho-files-status").inner_text().split(" → ")[1].strip()
+    sidebar.get_by_role("button", name="Show files").click()
+    expect(sidebar.locator('.rho-file[data-path="data.csv"]')).to_contain_text("8 B")
+    (box,) = daytona.sandboxes()
+    assert box.root.joinpath(remote.lstrip("/")).read_text() == "a,b\n1,2\n", remote
 
 
 ANSWER = "Saved **for later**: the total is $120."
