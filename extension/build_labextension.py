@@ -80,7 +80,8 @@ def _jlpm(*args: str) -> None:
     # `jupyter labextension build` is run by a package script: this Python's scripts first.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     command = [sys.executable, "-c", _JLPM, *args]
-    subprocess.run(command, cwd=HERE, env=env, check=True)
+    # Its output is progress: to stderr, as every step of the test command says what it does.
+    subprocess.run(command, cwd=HERE, env=env, check=True, stdout=sys.stderr)
 
 
 def ensure_built() -> bool:

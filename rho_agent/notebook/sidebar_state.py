@@ -257,6 +257,9 @@ class SidebarState:
 
         boxes = []
         now = time.monotonic()
+        live = {id(s.workspace) for s in sessions if s.workspace is not None}
+        for key in [k for k in self._sandbox_seen if k not in live]:
+            del self._sandbox_seen[key]  # an ended workspace: forget when it was first seen
         for s in sessions:
             workspace = s.workspace
             if not isinstance(workspace, RemoteWorkspace):

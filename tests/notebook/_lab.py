@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -25,10 +27,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def jupyter_server(root: Path, tmp_path: Path, app: str = "jupyterlab") -> Iterator[str]:
+def jupyter_server(
+    root: Path, tmp_path: Path, app: str = "jupyterlab"
+) -> Iterator[tuple[str, str]]:
     """`python -m jupyterlab` (or `notebook`) serving `root` with private config, settings
-    and workspaces; yields its base URL, `http://127.0.0.1:PORT`, and the token as `?token=`
-    (`url + "/lab/tree/x.ipynb" + token`): the pair joined by a space."""
+    and workspaces; yields its base URL, `http://127.0.0.1:PORT`, and the query that
+    authenticates, `?token=…` (`base + "/lab/tree/x.ipynb" + query`)."""
     port, token = free_port(), secrets.token_hex(16)
     settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True, exist_ok=True)
@@ -63,7 +67,7 @@ def jupyter_server(root: Path, tmp_path: Path, app: str = "jupyterlab") -> Itera
                 assert server.poll() is None, log.read_text()[-3000:]
                 assert time.monotonic() < deadline, f"{app} did not start"
                 time.sleep(0.2)
-        yield f"{base} ?token={token}"
+        yield base, f"?token={token}"
     finally:
         server.terminate()
         try:
@@ -72,12 +76,12 @@ def jupyter_server(root: Path, tmp_path: Path, app: str = "jupyterlab") -> Itera
             server.kill()
 
 
-@contextlib.contextmanager
-def chromium_page(tmp_path: Path) -> Iterator[Any]:
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Any]:
     """A page of a fresh headless chromium (its own user-data-dir)."""
-    import playwright.sync_api
+    playwright = pytest.importorskip("playwright.sync_api")
 
-    with playwright.sync_api.sync_playwright() as p:
+    with playwright.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"),
             executable_path=CHROMIUM,
@@ -92,3 +96,17 @@ def chromium_page(tmp_path: Path) -> Iterator[Any]:
             yield context.pages[0] if context.pages else context.new_page()
         finally:
             context.close()
+
+
+def run_cell_of(page: Any, cell: Any) -> None:
+    """Run the notebook cell `cell` (a locator) as a person does: click into it, Shift+Enter."""
+    from playwright.sync_api import expect
+
+    for _attempt in range(3):  # a key press right after the kernel connects can be dropped
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            expect(cell.locator(".jp-InputPrompt")).not_to_have_text("[ ]:", timeout=5_000)
+            return
+        except AssertionError:
+            continue

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _lab import CHROMIUM, chromium_page, jupyter_server
+from _lab import CHROMIUM, jupyter_server, run_cell_of
 
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 
@@ -35,16 +35,8 @@ def lab(tmp_path: Path, fake: FakeAnthropic) -> Iterator[str]:
     root = tmp_path / "lab"
     root.mkdir()
     shutil.copy(ROOT / "notebooks" / "03-panel-tour.ipynb", root / "panel.ipynb")
-    with jupyter_server(root, tmp_path) as server:
-        base, token = server.split(" ")
+    with jupyter_server(root, tmp_path) as (base, token):
         yield f"{base}/lab/tree/panel.ipynb{token}"
-
-
-@pytest.fixture
-def page(tmp_path: Path) -> Iterator[object]:
-    pytest.importorskip("playwright.sync_api")
-    with chromium_page(tmp_path) as page:
-        yield page
 
 
 def test_panel_in_jupyterlab(lab: str, page, fake: FakeAnthropic) -> None:
@@ -74,15 +66,7 @@ def drive_the_panel(lab: str, page, fake: FakeAnthropic) -> None:
     page.goto(lab)
     # Wait for the kernel, then run the cell that shows the panel.
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
-    cell = page.locator(".jp-CodeCell").first
-    for _attempt in range(3):  # a key press right after the kernel connects can be dropped
-        cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
-        try:
-            expect(cell.locator(".jp-InputPrompt")).not_to_have_text("[ ]:", timeout=5_000)
-            break
-        except AssertionError:
-            continue
+    run_cell_of(page, page.locator(".jp-CodeCell").first)
     panel = page.locator(".rho-panel")
     expect(panel).to_be_visible(timeout=60_000)
 

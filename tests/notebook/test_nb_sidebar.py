@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _lab import CHROMIUM, chromium_page, jupyter_server
+from _lab import CHROMIUM, jupyter_server, run_cell_of
 
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 
@@ -66,16 +66,8 @@ def lab(tmp_path: Path, labextension: None, daytona, fake: FakeAnthropic) -> Ite
     (root / "work.ipynb").write_text(notebook([RHO_CELL]))
     (root / "downloads").mkdir()
     (root / "downloads" / "data.csv").write_text("a,b\n1,2\n")
-    with jupyter_server(root, tmp_path) as server:
-        base, token = server.split(" ")
+    with jupyter_server(root, tmp_path) as (base, token):
         yield f"{base}/lab/tree/work.ipynb{token}"
-
-
-@pytest.fixture
-def page(tmp_path: Path) -> Iterator[object]:
-    pytest.importorskip("playwright.sync_api")
-    with chromium_page(tmp_path) as page:
-        yield page
 
 
 def test_sidebar_in_jupyterlab(
@@ -90,18 +82,7 @@ def test_sidebar_in_jupyterlab(
 
 
 def run_cell(page, index: int) -> None:
-    """Run cell `index` as a person does: click into it, Shift+Enter."""
-    from playwright.sync_api import expect
-
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    for _attempt in range(3):  # a key press right after the kernel connects can be dropped
-        cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
-        try:
-            expect(cell.locator(".jp-InputPrompt")).not_to_have_text("[ ]:", timeout=5_000)
-            return
-        except AssertionError:
-            continue
+    run_cell_of(page, page.locator(".jp-Notebook .jp-Cell").nth(index))
 
 
 def show_panel(page, panel_id: str) -> None:
@@ -249,8 +230,7 @@ def test_background_answers_are_saved_in_their_cell(
     ARTIFACTS.mkdir(exist_ok=True)
     page.set_default_timeout(60_000)
     expect.set_options(timeout=30_000)
-    with jupyter_server(root, tmp_path, app=app) as server:
-        base, token = server.split(" ")
+    with jupyter_server(root, tmp_path, app=app) as (base, token):
         try:
             page.goto(f"{base}{PAGES[app]}{token}")
             cells = page.locator(".jp-Notebook .jp-Cell")
@@ -329,8 +309,7 @@ def test_ask_rho_about_a_failing_cell_and_settings(
     ARTIFACTS.mkdir(exist_ok=True)
     page.set_default_timeout(60_000)
     expect.set_options(timeout=30_000)
-    with jupyter_server(root, tmp_path) as server:
-        base, token = server.split(" ")
+    with jupyter_server(root, tmp_path) as (base, token):
         try:
             page.goto(f"{base}/lab/tree/ask.ipynb{token}")
             page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
