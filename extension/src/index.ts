@@ -10,6 +10,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 
@@ -61,16 +62,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
     "The rho sidebar: sessions, runs, sandboxes and a prompt box for the active notebook's kernel.",
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ICommandPalette, ISettingRegistry, IDefaultFileBrowser],
+  optional: [
+    ICommandPalette,
+    ISettingRegistry,
+    IDefaultFileBrowser,
+    IRenderMimeRegistry
+  ],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     palette: ICommandPalette | null,
     settingRegistry: ISettingRegistry | null,
-    fileBrowser: IDefaultFileBrowser | null
+    fileBrowser: IDefaultFileBrowser | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
     const links = new KernelLinks();
-    const sidebar = new RhoSidebar(links, fileBrowser);
+    const sidebar = new RhoSidebar(links, fileBrowser, rendermime);
     sidebar.id = 'rho-agent-sidebar';
     sidebar.title.icon = rhoIcon;
     sidebar.title.caption = 'rho';

@@ -54,6 +54,8 @@ export interface IRunStream {
   session: string;
   status: string;
   text: string;
+  /** `text` as Markdown that reads as written (no math, no HTML). */
+  markdown: string;
   log: string[];
   summary: string;
   error: string | null;

@@ -10,6 +10,7 @@
 import { PathExt } from '@jupyterlab/coreutils';
 import type { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import type { NotebookPanel } from '@jupyterlab/notebook';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 
 import { answerToCells } from './cells';
@@ -71,7 +72,8 @@ function supportsSubshells(link: KernelLink): boolean {
 export class RhoSidebar extends Widget {
   constructor(
     private readonly _links: KernelLinks,
-    private readonly _fileBrowser: IDefaultFileBrowser | null
+    private readonly _fileBrowser: IDefaultFileBrowser | null,
+    private readonly _rendermime: IRenderMimeRegistry | null = null
   ) {
     super();
     this.addClass('rho-sidebar');
@@ -368,7 +370,7 @@ export class RhoSidebar extends Widget {
 
   private _showStream(update: IRunStream): void {
     const p = this._prompt;
-    p.answer.textContent = update.text;
+    this._renderAnswer(update);
     p.log.textContent = update.log.join('\n');
     p.status.textContent = update.error
       ? `${update.summary} — ${update.error}`
@@ -378,6 +380,29 @@ export class RhoSidebar extends Widget {
       this._answerText = update.text;
       p.insert.disabled = !update.text.trim();
     }
+  }
+
+  /** The answer as Markdown when a renderer is at hand (JupyterLab's), else as text. */
+  private _renderAnswer(update: IRunStream): void {
+    const p = this._prompt;
+    if (!this._rendermime) {
+      p.answer.textContent = update.text;
+      return;
+    }
+    const renderer = this._rendermime.createRenderer('text/markdown');
+    const model = this._rendermime.createModel({
+      data: { 'text/markdown': update.markdown },
+      trusted: false
+    });
+    void renderer.renderModel(model).then(() => {
+      if (this._streaming === update.id) {
+        this._answerWidget?.dispose();
+        this._answerWidget = renderer;
+        p.answer.replaceChildren(renderer.node);
+      } else {
+        renderer.dispose();
+      }
+    });
   }
 
   private _insertAnswer(): void {
@@ -528,6 +553,7 @@ export class RhoSidebar extends Widget {
   private _received = Date.now();
   private _ticker: number;
   private _streaming = '';
+  private _answerWidget: Widget | null = null;
   private _answerText = '';
   private _header = h('div', { class: 'rho-header' });
   private _body = h('div', { class: 'rho-body' });

@@ -302,7 +302,7 @@ class SidebarLink:
 
     def _run_prompt(self, registry: Registry, request: RunPrompt, answer: Answer) -> None:
         """Run the prompt in the session, as its `%%rho` cells do, streaming the answer."""
-        from rho_agent.frontend import RunState
+        from rho_agent.frontend import RunState, escape_markdown, no_math
 
         nbs = registry.session(request.session)
         view = RunState(request.prompt)
@@ -315,6 +315,8 @@ class SidebarLink:
                 "session": nbs.name,
                 "status": view.status,
                 "text": view.answer or view.text,
+                # As the answer's cell output reads: Markdown, no math, no HTML.
+                "markdown": no_math(escape_markdown(view.answer or view.text)),
                 "log": view.tool_lines(),
                 "summary": view.summary(),
                 "error": view.error,

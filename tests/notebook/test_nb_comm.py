@@ -212,6 +212,7 @@ def test_requests_run_prompt_list_download_configure(
     assert update["session"] == "default"
     done = ext.wait_for(lambda m: m.get("type") == "run_done" and m["id"] == "r1", since=at)
     assert done["status"] == "completed" and "**42**" in done["text"] and done["error"] is None
+    assert "The answer is **42**." in done["markdown"] and "mathjax_ignore" in done["markdown"]
     assert "1 turn(s)" in done["summary"]
     assert fake.requests[-1].messages[-1]["content"][-1]["text"] == "what is the answer?"
     # Same conversation as the %%rho cells: a cell continues it.

@@ -142,7 +142,8 @@ def drive_the_sidebar(lab: str, page, daytona, fake: FakeAnthropic, root: Path) 
     # A prompt from the sidebar, in the same conversation, streamed; then Insert as cells.
     sidebar.locator(".rho-prompt-text").fill("What is the answer? Save it in result.txt.")
     sidebar.get_by_role("button", name="Run").click()
-    expect(sidebar.locator(".rho-answer")).to_contain_text("The answer is **42**.")
+    expect(sidebar.locator(".rho-answer .jp-RenderedMarkdown")).to_contain_text("The answer is 42.")
+    expect(sidebar.locator(".rho-answer strong")).to_have_text("42")  # rendered Markdown
     expect(sidebar.locator(".rho-prompt-status")).to_contain_text("completed")
     assert fake.requests[-1].messages[0]["content"][0]["text"] == "run the slow job"
     page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-InputArea-editor").click()
