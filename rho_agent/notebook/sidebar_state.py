@@ -190,37 +190,48 @@ class SidebarState:
         self.followers: dict[int, RunFollower] = {}  # by id() of the NamedSession
         self._sandbox_seen: dict[int, float] = {}
         self._registry: Registry | None = None
+        # Snapshots are made on the publishing thread and for a comm that opens (a shell);
+        # sessions appear on whichever thread runs a cell or a request.
+        self._lock = threading.RLock()
 
     def attach(self, registry: Registry) -> None:
         """Follow every session of `registry`, now and as they are made."""
-        if registry is self._registry:
-            return
-        self.detach()
-        self._registry = registry
-        registry.on_new_session.append(self.follow)
-        for session in registry.sessions.values():
-            self.follow(session)
+        with self._lock:
+            if registry is self._registry:
+                return
+            self.detach()
+            self._registry = registry
+            registry.on_new_session.append(self.follow)
+            for session in list(registry.sessions.values()):
+                self.follow(session)
 
     def detach(self) -> None:
-        if self._registry is not None:
-            try:
-                self._registry.on_new_session.remove(self.follow)
-            except ValueError:
-                pass
-        for follower in self.followers.values():
-            follower.stop()
-        self.followers.clear()
-        self._registry = None
+        with self._lock:
+            if self._registry is not None:
+                try:
+                    self._registry.on_new_session.remove(self.follow)
+                except ValueError:
+                    pass
+            for follower in self.followers.values():
+                follower.stop()
+            self.followers.clear()
+            self._registry = None
 
     def follow(self, session: NotebookSession) -> None:
-        if id(session) not in self.followers:
-            self.followers[id(session)] = RunFollower(session, self.clock)
+        with self._lock:
+            if id(session) not in self.followers:
+                self.followers[id(session)] = RunFollower(session, self.clock)
 
     def follower(self, session: NotebookSession) -> RunFollower:
-        self.follow(session)
-        return self.followers[id(session)]
+        with self._lock:
+            self.follow(session)
+            return self.followers[id(session)]
 
     def snapshot(self, registry: Registry) -> Snapshot:
+        with self._lock:
+            return self._snapshot(registry)
+
+    def _snapshot(self, registry: Registry) -> Snapshot:
         self.attach(registry)
         sessions = list(registry.sessions.values())
         # Sessions replaced or reset since are no longer followed.
