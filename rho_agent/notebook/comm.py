@@ -480,6 +480,23 @@ def find_link(ipython: Any) -> SidebarLink | None:
     return link if isinstance(link, SidebarLink) else None
 
 
+def current_cell() -> str | None:
+    """The id of the cell executing now, if the extension's link follows this kernel's cells."""
+    from IPython.core.getipython import get_ipython
+
+    link = find_link(get_ipython())
+    return link.answers.cell_id if link is not None else None
+
+
+def tie_to_cell(delivery: Any, cell_id: str | None) -> None:
+    """A Panel's run: its answer goes to the cell that shows the Panel (see `durable`)."""
+    from IPython.core.getipython import get_ipython
+
+    link = find_link(get_ipython())
+    if link is not None:
+        link.answers.tie(delivery, cell_id)
+
+
 def _comm_manager(ipython: Any) -> Any:
     if getattr(ipython, "kernel", None) is None:
         return None

@@ -3,7 +3,7 @@
 Without the extension a `--background` run's answer becomes an output of the next cell that
 executes (`deliveries`). With it, the answer goes where the run was started: each background
 run is tied to the cell whose execution made it (its `cell_id`, which JupyterLab sends with
-every execution); when the run ends the kernel sends its outputs (the notification, the
+every execution), a Panel's run to the cell that shows the Panel; when the run ends the kernel sends its outputs (the notification, the
 answer as Markdown with a text fallback, the tool log) to the extension, which appends them
 to that cell's outputs. They are saved with the notebook and still there after reopening
 it with a fresh kernel. Only when the extension says it did (`delivered`) is the answer
@@ -33,7 +33,8 @@ class Pending:
 
 
 class DurableAnswers:
-    """Background runs by the cell that started them, until the extension wrote their answers."""
+    """Background and Panel runs by the cell that started them, until the extension wrote
+    their answers."""
 
     def __init__(self) -> None:
         self._by_delivery: dict[int, Pending] = {}
@@ -56,6 +57,14 @@ class DurableAnswers:
                     self._by_delivery[id(delivery)] = Pending(
                         f"answer-{next(_ids)}", cell_id, delivery
                     )
+
+    def tie(self, delivery: Delivery, cell_id: str | None) -> None:
+        """`delivery`'s answer belongs to `cell_id` (a Panel's run: the cell showing the Panel)."""
+        if not cell_id:
+            return
+        with self._lock:
+            if id(delivery) not in self._by_delivery:
+                self._by_delivery[id(delivery)] = Pending(f"answer-{next(_ids)}", cell_id, delivery)
 
     def due(self) -> list[dict[str, Any]]:
         """`answer` messages for the runs that ended and were not sent yet (marked sent)."""

@@ -353,3 +353,19 @@ def test_a_background_answer_goes_to_the_cell_that_started_it(
     outputs = ext.displayed_by("print('next')")
     assert any("Second answer." in o.get("text/plain", "") for o in outputs), outputs
     assert second["id"] != answer["id"]
+
+
+def test_a_panel_answer_goes_to_the_cell_that_shows_the_panel(
+    ext: Extension, fake: FakeAnthropic
+) -> None:
+    pytest.importorskip("ipywidgets")
+    ext.run("%load_ext rho_agent")
+    ext.wait_for(state)
+    ext.run(
+        "import rho_agent.notebook\npanel = rho_agent.notebook.Panel()\npanel", cell_id="cell-panel"
+    )
+    fake.add(reply(text("Panel **answer**."), delay=0.3))
+    ext.run("handle = panel.run('hello')", cell_id="cell-other")  # as its Run button does
+    answer = ext.wait_for(lambda m: m.get("type") == "answer")
+    assert answer["cell_id"] == "cell-panel" and answer["kind"] == "panel"
+    assert "Panel **answer**." in answer["outputs"][1]["text/markdown"]
