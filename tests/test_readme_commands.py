@@ -121,6 +121,8 @@ def test_the_readme_commands_work_verbatim_on_a_stock_debian_python(tmp_path: Pa
     output = f"{proc.stdout}\n{proc.stderr}"
     assert proc.returncode == 0, f"{test!r} failed:\n{output[-6000:]}"
     assert " passed" in proc.stdout and "failed" not in proc.stdout, proc.stdout[-3000:]
+    # It built the JupyterLab extension from source and JupyterLab in .venv finds it.
+    assert (clone / ".venv/share/jupyter/labextensions/rho-agent/static").is_dir(), proc.stderr
     # It says what it installs before installing it.
     assert f"into {clone}/.venv" in proc.stderr or "already installed in" in proc.stderr, (
         proc.stderr[-3000:]

@@ -129,13 +129,11 @@ class NamedSession:
         if session is not None:
             await session.close()
 
-    def add_listener(self, listener: Listener) -> None:
-        """Call `listener(event)` for every event of this session (on the runner loop)."""
+    def watch(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(event)` for every event of every run of this session (on the runner
+        thread), until the returned function is called."""
         self._listeners.append(listener)
-
-    def remove_listener(self, listener: Listener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _dispatch(self, event: Event) -> None:
         if event.type == "model_call":
@@ -257,6 +255,8 @@ class SessionRegistry(Generic[S]):
         self.budget_usd: float | None = None
         self._ended_cost = 0.0  # of sessions reset since
         self.notify = notify  # one line to the person (print)
+        #: Called with each session as it is created (the JupyterLab sidebar follows its runs).
+        self.on_new_session: list[Callable[[S], Any]] = []
 
     def session(
         self, name: str | None = None, overrides: dict[str, Any] | None = None, *, new: bool = False
@@ -281,6 +281,8 @@ class SessionRegistry(Generic[S]):
                 self._ended_cost += existing.cost_usd
             created = self.session_class(self, name, {**self.defaults, **overrides})
             self.sessions[name] = created
+            for observer in list(self.on_new_session):
+                observer(created)
             return created
         changed = {k: v for k, v in overrides.items() if existing.settings.get(k) != v}
         if changed:

@@ -26,7 +26,10 @@ from rho_agent.events import (
 )
 from rho_agent.model import Usage
 from rho_agent.redact import EventRedactor, Redactor
-from rho_agent.tools import summarize_call
+from rho_agent.tools import TextChange, summarize_call, tool_class
+
+#: What a tool line keeps of a call's output (its end).
+MAX_OUTPUT = 2000
 
 
 @dataclass
@@ -36,6 +39,10 @@ class ToolLine:
     status: str = "running"  # running | ok | error | denied | waiting | stopped
     duration_s: float | None = None
     detail: str = ""
+    #: The end of what the tool returned (secrets hidden), for a renderer that shows it.
+    output: str = ""
+    #: The text the call replaces in a file, when the tool says so (`Tool.change`).
+    change: TextChange | None = None
 
     def render(self) -> str:
         mark = {
@@ -125,6 +132,7 @@ class RunState:
                 event.duration_s,
                 "",
             )
+            line.output = event.output[-MAX_OUTPUT:]
             if event.is_error:
                 line.detail = (event.output.strip().splitlines() or [""])[-1][:120]
         elif isinstance(event, ToolDenied):
@@ -151,7 +159,7 @@ class RunState:
     def _line(self, call_id: str, name: str, tool_input: dict[str, Any] | None = None) -> ToolLine:
         if call_id not in self.tools:
             summary = summarize_call(name, tool_input or {}, redactor=self._redact.redactor)
-            self.tools[call_id] = ToolLine(name, summary)
+            self.tools[call_id] = ToolLine(name, summary, change=_change(name, tool_input or {}))
             self.log.append(self.tools[call_id])
         return self.tools[call_id]
 
@@ -173,3 +181,14 @@ class RunState:
     def tool_lines(self) -> list[str]:
         """The log: a line per tool call (with its status) and per notice, in order."""
         return [entry if isinstance(entry, str) else entry.render() for entry in self.log]
+
+
+def _change(name: str, tool_input: dict[str, Any]) -> TextChange | None:
+    """The tool's own account of the text the call replaces (its input is already redacted)."""
+    tool_cls = tool_class(name)
+    if tool_cls is None:
+        return None
+    try:
+        return tool_cls().change(tool_input)
+    except Exception:  # a courtesy to the renderer: never let it break the view
+        return None

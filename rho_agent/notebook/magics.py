@@ -301,7 +301,7 @@ def _on_session(registry: Registry, name: str | None, action: Any) -> Any:
         )
 
     progress = _Progress()
-    nbs.add_listener(progress.on_event)
+    stop_watching = nbs.watch(progress.on_event)
 
     async def go() -> Any:
         return await action(await nbs.start())
@@ -309,7 +309,7 @@ def _on_session(registry: Registry, name: str | None, action: Any) -> Any:
     try:
         return registry.runner.run(go())
     finally:
-        nbs.remove_listener(progress.on_event)
+        stop_watching()
 
 
 class _Progress:
@@ -433,6 +433,7 @@ def _end_sessions_on_exit(change: dict[str, Any]) -> None:
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    from rho_agent.notebook import comm as sidebar
     from rho_agent.notebook import completion, deliveries
     from rho_agent.notebook.interrupts import InterruptHandling
 
@@ -451,6 +452,7 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.observe(_end_sessions_on_exit, names="exit_now")
     magics.interrupts = InterruptHandling(ipython)
     magics.interrupts.install()
+    sidebar.install(ipython)  # the comm to the JupyterLab extension (rho_agent.notebook.comm)
 
 
 def _document(magics: RhoMagics) -> None:
@@ -462,9 +464,11 @@ def _document(magics: RhoMagics) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    from rho_agent.notebook import comm as sidebar
     from rho_agent.notebook import completion, deliveries
     from rho_agent.notebook.registry import reset_registry
 
+    sidebar.uninstall(ipython)
     completion.uninstall(ipython)
     deliveries.uninstall(ipython)
     magics = ipython.magics_manager.registry.get("RhoMagics")

@@ -178,10 +178,12 @@ class Panel(W.VBox):
     cost_usd = T.Float(0.0).tag(sync=True)  # this session, in this kernel
 
     def __init__(self, session: str | None = None, **kwargs: Any) -> None:
+        from rho_agent.notebook.comm import current_cell
         from rho_agent.notebook.registry import get_registry
 
         self.registry = get_registry()
         self.session_name = session
+        self.cell_id = current_cell()  # where the JupyterLab extension writes its answers
         self._uploads: list[str] = []  # LOCAL:REMOTE specs, in order
         self._upload_dir = Path(tempfile.mkdtemp(prefix="rho-panel-"))
         self._before: list[tuple[str, int, float]] = []
@@ -290,6 +292,7 @@ class Panel(W.VBox):
         (`.done()`, `.result()`, `await`). Its answer becomes a plain output of the cell that
         waits for it, or else of the next cell that executes after it ended."""
         from rho_agent.frontend import files as transfer
+        from rho_agent.notebook.comm import tie_to_cell
         from rho_agent.notebook.deliveries import RunHandle, get_deliveries
         from rho_agent.notebook.render import RunView
 
@@ -332,7 +335,9 @@ class Panel(W.VBox):
             claim=claim,
         )
         self.run_view.follow(job, view)
-        return RunHandle(get_deliveries().track(job, view, nbs.name, "panel"))
+        delivery = get_deliveries().track(job, view, nbs.name, "panel")
+        tie_to_cell(delivery, self.cell_id)
+        return RunHandle(delivery)
 
     def cancel(self) -> None:
         self.run_view.cancel()

@@ -25,7 +25,15 @@ MAX_LOG_LINES = 200
 #: Seconds between live updates (at most 10 a second).
 UPDATE_INTERVAL = 0.1
 
-Bundle = dict[str, str]
+#: The run's own output type: the JupyterLab extension renders it (tool calls collapsible,
+#: edits as diffs, the cost line); other front ends (GitHub, nbviewer) show the HTML log or
+#: the text beside it, and the answer is an output of its own, in Markdown.
+RUN_MIME = "application/vnd.rho-agent.run+json"
+#: Characters of a call's output and of each side of an edit kept in the run output.
+MAX_SAVED_OUTPUT = 1500
+MAX_SAVED_CHANGE = 4000
+
+Bundle = dict[str, Any]
 
 
 class RunView(RunState):
@@ -112,7 +120,43 @@ class RunView(RunState):
             f'<details class="rho-log"><summary>{html.escape(self.summary())} · {len(self.tools)} tool call(s)</summary>'
             f'<pre style="white-space:pre-wrap">{body}</pre>{trace}</details>'
         )
-        return {"text/html": markup, "text/plain": "\n".join([self.summary(), *kept])}
+        return {
+            RUN_MIME: self.run_data(),
+            "text/html": markup,
+            "text/plain": "\n".join([self.summary(), *kept]),
+        }
+
+    def run_data(self) -> dict[str, Any]:
+        """The run as `RUN_MIME` data: status, the cost line, and each tool call with its
+        summary, status, the end of its output and, for an edit, the text it replaced."""
+        calls = [line for line in self.log if not isinstance(line, str)][-MAX_LOG_LINES:]
+        return {
+            "version": 1,
+            "status": self.status,
+            "summary": self.summary(),
+            "cost_usd": self.cost_usd,
+            "turns": self.turns,
+            "trace": self.trace_path,
+            "notices": [line for line in self.log if isinstance(line, str)][-MAX_LOG_LINES:],
+            "tools": [
+                {
+                    "name": line.name,
+                    "summary": line.summary,
+                    "status": line.status,
+                    "duration_s": line.duration_s,
+                    "detail": line.detail,
+                    "output": line.output[-MAX_SAVED_OUTPUT:],
+                    "change": None
+                    if line.change is None
+                    else {
+                        "path": line.change.path,
+                        "before": line.change.before[:MAX_SAVED_CHANGE],
+                        "after": line.change.after[:MAX_SAVED_CHANGE],
+                    },
+                }
+                for line in calls
+            ],
+        }
 
     def _trace_note(self) -> str:
         return f" — full trace: {html.escape(self.trace_path)}" if self.trace_path else ""

@@ -15,7 +15,7 @@ import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
@@ -81,6 +81,14 @@ class ToolContext:
     shell_policy: bool = True
 
 
+class TextChange(NamedTuple):
+    """`before` replaced by `after` in the file `path`."""
+
+    path: str
+    before: str
+    after: str
+
+
 class Tool(ABC):
     """Subclass it, set the class variables, and write `run`; register it with
     `rho_agent.tools.register_tool` or the entry-point group `rho_agent.tools`."""
@@ -135,6 +143,11 @@ class Tool(ABC):
             if field_info.is_required() and isinstance(value, str):
                 return value
         return ""
+
+    def change(self, tool_input: Mapping[str, Any]) -> TextChange | None:
+        """The text a call replaces in a file, for a front end to show as a diff; None for a
+        tool that does not edit text (the default). `tool_input` may not validate."""
+        return None
 
     @classmethod
     def schema(cls) -> dict[str, Any]:

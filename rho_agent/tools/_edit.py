@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -10,6 +12,7 @@ from rho_agent.permissions.profile import FileWriteMode
 from rho_agent.tools._base import (
     Capability,
     PermissionDenied,
+    TextChange,
     Tool,
     ToolContext,
     ToolError,
@@ -46,6 +49,12 @@ class EditTool(Tool):
     )
     Params = EditParams
     capability = Capability.write
+
+    def change(self, tool_input: Mapping[str, Any]) -> TextChange | None:
+        path, old, new = (tool_input.get(k) for k in ("path", "old_string", "new_string"))
+        if isinstance(path, str) and isinstance(old, str) and isinstance(new, str):
+            return TextChange(path, old, new)
+        return None
 
     async def run(self, params: EditParams, ctx: ToolContext) -> ToolResult:
         if ctx.profile.file_write is not FileWriteMode.full:

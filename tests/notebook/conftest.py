@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from _daytona import daytona, daytona_server  # noqa: F401  (fixtures: LocalDaytona, no sandbox left)
+from _lab import page  # noqa: F401  (fixture: a page of Debian's chromium)
 
 from rho_agent.notebook import magics
 from rho_agent.notebook.registry import reset_registry

@@ -8,22 +8,16 @@ log and the final Markdown, then starts a long run and clicks Cancel. Screenshot
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _lab import CHROMIUM, jupyter_server, run_cell_of
 
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -35,20 +29,14 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Lab:
     """A running JupyterLab: its root folder and the URL of a notebook in it (with token)."""
 
-    def __init__(self, root: Path, base: str, token: str) -> None:
-        self.root, self.base, self.token = root, base, token
+    def __init__(self, root: Path, base: str, query: str) -> None:
+        self.root, self.base, self.query = root, base, query
 
     def url(self, notebook: str) -> str:
-        return f"{self.base}/lab/tree/{notebook}?token={self.token}"
+        return f"{self.base}/lab/tree/{notebook}{self.query}"
 
 
 @pytest.fixture
@@ -58,66 +46,8 @@ def lab(tmp_path: Path, fake: FakeAnthropic) -> Iterator[Lab]:
     root = tmp_path / "lab"
     root.mkdir()
     shutil.copy(ROOT / "notebooks" / "03-panel-tour.ipynb", root / "panel.ipynb")
-    port, token = free_port(), secrets.token_hex(16)
-    settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}'
-    )
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly", *(["--allow-root"] if os.geteuid() == 0 else []),
-        ],
-        env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "w"),  # noqa: SIM115
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2).read()
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "lab.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "JupyterLab did not start"
-                time.sleep(0.2)
-        yield Lab(root, base, token)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
-@pytest.fixture
-def page(tmp_path: Path) -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),  # a fresh user-data-dir
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-            ],
-            viewport={"width": 1280, "height": 1400},
-        )  # fmt: skip
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
+    with jupyter_server(root, tmp_path) as (base, query):
+        yield Lab(root, base, query)
 
 
 def test_panel_in_jupyterlab(lab: Lab, page, fake: FakeAnthropic) -> None:
@@ -147,15 +77,7 @@ def drive_the_panel(lab: str, page, fake: FakeAnthropic) -> None:
     page.goto(lab)
     # Wait for the kernel, then run the cell that shows the panel.
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
-    cell = page.locator(".jp-CodeCell").first
-    for _attempt in range(3):  # a key press right after the kernel connects can be dropped
-        cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
-        try:
-            expect(cell.locator(".jp-InputPrompt")).not_to_have_text("[ ]:", timeout=5_000)
-            break
-        except AssertionError:
-            continue
+    run_cell_of(page, page.locator(".jp-CodeCell").first)
     panel = page.locator(".rho-panel")
     expect(panel).to_be_visible(timeout=60_000)
 

@@ -1,0 +1,352 @@
+"""The rho sidebar in a real JupyterLab, driven in Debian's chromium with Playwright.
+
+The extension is built from `extension/` if its sources changed and linked into this
+Python's prefix (what `./scripts/test` does). The notebook's `%%rho --backend daytona` cell
+runs against FakeAnthropic and LocalDaytona. Screenshots go to `test-artifacts/`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _lab import CHROMIUM, jupyter_server, run_cell_of
+
+from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.labextension,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+    pytest.mark.timeout(300),
+]
+
+RHO_CELL = "%%rho --backend daytona --profile developer --yes\nrun the slow job"
+
+
+def notebook(cells: list[str]) -> str:
+    return json.dumps(
+        {
+            "cells": [
+                {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                 "outputs": [], "source": source}
+                for i, source in enumerate(cells)
+            ],
+            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",
+                                        "language": "python", "name": "python3"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def labextension() -> None:
+    """The extension, built if stale and linked where this Python's JupyterLab finds it."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "extension" / "build_labextension.py"), "--develop"],
+        check=True,
+    )
+
+
+@pytest.fixture
+def lab(tmp_path: Path, labextension: None, daytona, fake: FakeAnthropic) -> Iterator[str]:
+    root = tmp_path / "lab"
+    root.mkdir()
+    (root / "work.ipynb").write_text(notebook([RHO_CELL]))
+    (root / "downloads").mkdir()
+    (root / "downloads" / "data.csv").write_text("a,b\n1,2\n")
+    with jupyter_server(root, tmp_path) as (base, token):
+        yield f"{base}/lab/tree/work.ipynb{token}"
+
+
+def test_sidebar_in_jupyterlab(
+    lab: str, page, daytona, fake: FakeAnthropic, tmp_path: Path
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        drive_the_sidebar(lab, page, daytona, fake, tmp_path / "lab")
+    except BaseException:
+        page.screenshot(path=str(ARTIFACTS / "sidebar-failure.png"), full_page=True)
+        raise
+
+
+def run_cell(page, index: int) -> None:
+    run_cell_of(page, page.locator(".jp-Notebook .jp-Cell").nth(index))
+
+
+def show_panel(page, panel_id: str) -> None:
+    """Open a side panel from its tab (a tab toggles its panel: click only when hidden)."""
+    if not page.locator(f"#{panel_id}").is_visible():
+        page.locator(f'.jp-SideBar [data-id="{panel_id}"]').click()
+
+
+def drive_the_sidebar(lab: str, page, daytona, fake: FakeAnthropic, root: Path) -> None:
+    from playwright.sync_api import expect
+
+    fake.add(
+        reply(text("Working on it. "), tool_call("bash", {"command": "sleep 60"}), delay=0.1),
+        # The sidebar's own prompt: a file written in the sandbox, then an answer with code.
+        reply(tool_call("write", {"path": "result.txt", "content": "forty-two\n"})),
+        reply(text("The answer is **42**.\n\n```python\nanswer = 42\nprint(answer)\n```\n")),
+    )
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    page.goto(lab)
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+
+    # The sidebar, opened from its tab: rho is not loaded yet, it says how to load it.
+    show_panel(page, "rho-agent-sidebar")
+    sidebar = page.locator("#rho-agent-sidebar")
+    expect(sidebar.locator(".rho-unloaded")).to_contain_text("%load_ext rho_agent")
+    sidebar.screenshot(path=str(ARTIFACTS / "sidebar-unloaded.png"))
+    sidebar.get_by_role("button", name="Insert and run it").click()
+    expect(sidebar.locator(".rho-total")).to_have_text("Cost in this kernel: $0.0000")
+    expect(page.locator(".jp-Notebook .jp-Cell")).to_have_count(2)
+
+    # A blocking %%rho cell in a Daytona sandbox: the session, its live run, the sandbox.
+    run_cell(page, 0)
+    session = sidebar.locator('.rho-session[data-session="default"]')
+    expect(session).to_have_attribute("data-status", "running")
+    expect(session.locator(".rho-session-meta")).to_contain_text("daytona · developer")
+    run = session.locator('.rho-run[data-status="running"]')
+    expect(run).to_contain_text("run the slow job")
+    expect(sidebar.locator(".rho-sandbox")).to_contain_text("daytona")
+    expect(session.locator(".rho-session-meta")).not_to_contain_text("$0.0000")  # cost counted
+    assert len(daytona.sandboxes()) == 1
+    sidebar.screenshot(path=str(ARTIFACTS / "sidebar-running.png"))
+
+    # Cancel in the sidebar stops it (the goal is 2 s; the wait here is generous).
+    run.get_by_role("button", name="Cancel").click()
+    expect(session.locator(".rho-run").first).to_have_attribute(
+        "data-status", "cancelled", timeout=10_000
+    )
+    cell_output = page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-OutputArea")
+    expect(cell_output).to_contain_text("cancelled")
+    deadline = time.monotonic() + 20
+    while daytona.sandboxes():  # the blocking cell's session ended: its sandbox is deleted
+        assert time.monotonic() < deadline, "the sandbox was not deleted"
+        time.sleep(0.1)
+    sidebar.screenshot(path=str(ARTIFACTS / "sidebar-cancelled.png"))
+
+    # A prompt from the sidebar, in the same conversation, streamed; then Insert as cells.
+    sidebar.locator(".rho-prompt-text").fill("What is the answer? Save it in result.txt.")
+    sidebar.get_by_role("button", name="Run").click()
+    expect(sidebar.locator(".rho-answer .jp-RenderedMarkdown")).to_contain_text("The answer is 42.")
+    expect(sidebar.locator(".rho-answer strong")).to_have_text("42")  # rendered Markdown
+    expect(sidebar.locator(".rho-prompt-status")).to_contain_text("completed")
+    assert fake.requests[-1].messages[0]["content"][0]["text"] == "run the slow job"
+    page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-InputArea-editor").click()
+    sidebar.get_by_role("button", name="Insert as cells").click()
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(4)
+    expect(cells.nth(1)).to_have_class(__import__("re").compile("jp-MarkdownCell"))
+    expect(cells.nth(1)).to_contain_text("The answer is 42.")
+    expect(cells.nth(2)).to_contain_text("print(answer)")
+
+    # The sandbox's files; a download lands in the file browser's folder.
+    show_panel(page, "filebrowser")
+    page.locator(".jp-DirListing-item", has_text="downloads").dblclick()
+    expect(page.locator(".jp-FileBrowser .jp-BreadCrumbs")).to_contain_text("downloads")
+    show_panel(page, "rho-agent-sidebar")
+    sidebar.get_by_role("button", name="Show files").click()
+    listed = sidebar.locator('.rho-file[data-path="result.txt"]')
+    expect(listed).to_contain_text("10 B")
+    listed.get_by_role("button", name="Download").click()
+    expect(sidebar.locator(".rho-files-status")).to_contain_text("Downloaded result.txt")
+    assert (root / "downloads" / "result.txt").read_text() == "forty-two\n"
+    sidebar.screenshot(path=str(ARTIFACTS / "sidebar-files.png"))
+    show_panel(page, "filebrowser")
+    expect(page.locator(".jp-DirListing-item", has_text="result.txt")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "sidebar-download.png"), full_page=True)
+
+    # "Upload to rho workspace" in the file browser's context menu: into the sandbox.
+    page.locator(".jp-DirListing-item", has_text="data.csv").click(button="right")
+    page.locator(".lm-Menu-item", has_text="Upload to rho workspace").click()
+    expect(sidebar.locator(".rho-files-status")).to_contain_text("Uploaded downloads/data.csv → ")
+    remote = sidebar.locator(".rho-files-status").inner_text().split(" → ")[1].strip()
+    sidebar.get_by_role("button", name="Show files").click()
+    expect(sidebar.locator('.rho-file[data-path="data.csv"]')).to_contain_text("8 B")
+    (box,) = daytona.sandboxes()
+    assert box.root.joinpath(remote.lstrip("/")).read_text() == "a,b\n1,2\n", remote
+
+
+ANSWER = "Saved **for later**: the total is $120."
+
+#: The notebook's page, per application.
+PAGES = {"jupyterlab": "/lab/tree/answers.ipynb", "notebook": "/notebooks/answers.ipynb"}
+
+
+def kernels_idle(base: str, token: str) -> bool:
+    with urllib.request.urlopen(f"{base}/api/kernels{token}", timeout=5) as response:
+        kernels = json.load(response)
+    return bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
+
+
+def shut_down_kernels(base: str, token: str) -> None:
+    with urllib.request.urlopen(f"{base}/api/sessions{token}", timeout=5) as response:
+        sessions = json.load(response)
+    for session in sessions:
+        request = urllib.request.Request(
+            f"{base}/api/sessions/{session['id']}{token}", method="DELETE"
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+
+
+@pytest.mark.parametrize("app", ["jupyterlab", "notebook"])
+def test_background_answers_are_saved_in_their_cell(
+    app: str, tmp_path: Path, labextension: None, page, fake: FakeAnthropic
+) -> None:
+    from playwright.sync_api import expect
+
+    fake.add(
+        reply(
+            text("Writing. "), tool_call("write", {"path": "app.py", "content": "x = 1\ny = 2\n"})
+        ),
+        reply(tool_call("edit", {"path": "app.py", "old_string": "y = 2", "new_string": "y = 3"})),
+        reply(text(ANSWER), delay=0.3),
+    )
+    root = tmp_path / "lab"
+    root.mkdir()
+    path = root / "answers.ipynb"
+    path.write_text(
+        notebook(
+            [
+                "%load_ext rho_agent",
+                "%%rho --background --profile developer --yes\nsummarise",
+                "1 + 1",
+            ]
+        )
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    with jupyter_server(root, tmp_path, app=app) as (base, token):
+        try:
+            page.goto(f"{base}{PAGES[app]}{token}")
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            expect(cells).to_have_count(3)
+            deadline = time.monotonic() + 60
+            while not kernels_idle(base, token):
+                assert time.monotonic() < deadline, "the kernel did not start"
+                time.sleep(0.2)
+            run_cell(page, 0)
+            run_cell(page, 1)
+            # The answer lands in the background cell's own outputs, not in a later cell.
+            # (The cell's own outputs, not those inside its live widget.)
+            outputs = cells.nth(1).locator(".jp-Cell-outputArea > .jp-OutputArea-child")
+            expect(outputs.locator("> .jp-RenderedMarkdown").last).to_contain_text(
+                "Saved for later: the total is $120."
+            )
+            expect(outputs.locator("> .jp-RenderedMarkdown").first).to_contain_text(
+                "background run in session 'default' finished"
+            )
+            # The run output, by the extension's renderer: the cost line, calls, the edit's diff.
+            run = outputs.locator("> .rho-run-rendered details.rho-log")
+            expect(run.locator("> summary")).to_contain_text("completed · 3 turn(s)")
+            expect(run.locator("> summary")).to_contain_text("2 tool call(s)")
+            run.locator("> summary").click()
+            edit = run.locator('.rho-run-call[data-tool="edit"]')
+            edit.locator(".rho-run-call-head").click()
+            expect(edit.locator(".rho-diff-del")).to_have_text("- y = 2")
+            expect(edit.locator(".rho-diff-add")).to_have_text("+ y = 3")
+            run_cell(page, 2)
+            expect(cells.nth(2).locator(".jp-Cell-outputArea")).to_contain_text("2")
+            page.keyboard.press("Control+s")
+            deadline = time.monotonic() + 30
+            while "Saved" not in path.read_text():
+                assert time.monotonic() < deadline, "the notebook was not saved"
+                time.sleep(0.2)
+            saved = json.loads(path.read_text())["cells"]
+            markdown = ["".join(o["data"].get("text/markdown", "")) for o in saved[1]["outputs"]]
+            assert any("Saved **for later**" in m for m in markdown), saved[1]["outputs"]
+            assert [o["data"] for o in saved[2]["outputs"]] == [
+                {"text/plain": ["2"]}
+            ]  # only its own
+
+            # Reopened with a fresh kernel: the answer is still there.
+            shut_down_kernels(base, token)
+            page.goto(f"{base}{PAGES[app]}{token}")
+            reopened = cells.nth(1).locator(".jp-Cell-outputArea > .jp-OutputArea-child")
+            expect(reopened.locator("> .jp-RenderedMarkdown").last).to_contain_text(
+                "Saved for later: the total is $120."
+            )
+            expect(reopened.locator("> .rho-run-rendered summary").first).to_contain_text(
+                "completed · 3 turn(s)"
+            )
+            page.screenshot(path=str(ARTIFACTS / f"durable-answer-{app}.png"), full_page=True)
+        except BaseException:
+            page.screenshot(
+                path=str(ARTIFACTS / f"durable-answer-{app}-failure.png"), full_page=True
+            )
+            raise
+
+
+def test_ask_rho_about_a_failing_cell_and_settings(
+    tmp_path: Path, labextension: None, page, fake: FakeAnthropic
+) -> None:
+    from playwright.sync_api import expect
+
+    fake.add(reply(text("Dividing by zero fails; use `1/1`.")))
+    root = tmp_path / "lab"
+    root.mkdir()
+    (root / "ask.ipynb").write_text(notebook(["%load_ext rho_agent", "x = 1\n1/0"]))
+    # Defaults from the Settings Editor's file: sent to the kernel when rho loads.
+    settings = tmp_path / "lab-settings" / "rho-agent"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(
+        '{"profile": "developer", "budget_usd": 3}'
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    with jupyter_server(root, tmp_path) as (base, token):
+        try:
+            page.goto(f"{base}/lab/tree/ask.ipynb{token}")
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+            run_cell(page, 0)
+            show_panel(page, "rho-agent-sidebar")
+            sidebar = page.locator("#rho-agent-sidebar")
+            expect(sidebar.locator(".rho-total")).to_contain_text("budget $3.0000")
+            run_cell(page, 1)
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            expect(cells.nth(1).locator(".jp-OutputArea")).to_contain_text("ZeroDivisionError")
+
+            # The commands are in the palette, category rho.
+            page.keyboard.press("Control+Shift+c")
+            page.keyboard.type("rho")
+            palette = page.locator(".lm-CommandPalette")
+            for label in ("Ask rho about this cell", "Cancel all rho runs", "Show rho sidebar"):
+                expect(palette.get_by_text(label, exact=True)).to_be_visible()
+            page.keyboard.press("Escape")
+
+            # The failing cell's toolbar button inserts a %%rho cell below it, which works.
+            cells.nth(1).locator(".jp-InputArea-editor").click()
+            cells.nth(1).locator(
+                '.jp-cell-toolbar [data-command="rho-agent:ask-about-cell"]'
+            ).click()
+            expect(cells).to_have_count(4)  # (Shift+Enter on the last cell had added one)
+            asked = cells.nth(2)
+            expect(asked.locator(".jp-InputArea-editor")).to_contain_text("%%rho")
+            expect(asked.locator(".jp-InputArea-editor")).to_contain_text("ZeroDivisionError")
+            run_cell(page, 2)
+            expect(asked.locator(".jp-RenderedMarkdown").first).to_contain_text(
+                "Dividing by zero fails"
+            )
+            prompt = fake.requests[-1].messages[-1]["content"][-1]["text"]
+            assert prompt.startswith("Cell [2] fails.") and "x = 1\n1/0" in prompt, prompt
+            assert "ZeroDivisionError: division by zero" in prompt, prompt
+            page.screenshot(path=str(ARTIFACTS / "ask-about-cell.png"), full_page=True)
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "ask-about-cell-failure.png"), full_page=True)
+            raise
