@@ -81,6 +81,14 @@ def test_a_fresh_binder_environment_runs_the_landing_notebook_as_the_demo(
     run(*pip, "-r", "binder/requirements.txt")  # as repo2docker does, from the root
     if (repo / "binder" / "postBuild").exists():
         run("bash", "binder/postBuild")
+    listed = subprocess.run(
+        [str(venv / "bin" / "jupyter"), "labextension", "list"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    extension = [
+        line for line in (listed.stdout + listed.stderr).splitlines() if "rho-agent" in line
+    ]
+    assert extension and "enabled" in extension[0] and "OK" in extension[0], listed.stderr
 
     executed = tmp_path / "executed.ipynb"
     run(python, "-c", _EXECUTE, LANDING, str(repo / "notebooks"), str(executed))
