@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rho_agent.backends._request import OpenRequest
-from rho_agent.backends._transfer import parse_upload
+from rho_agent.backends._specs import parse_upload
 from rho_agent.backends.daytona._client import check_credentials
 from rho_agent.backends.daytona._plan import (
     DEFAULT_IMAGE,
