@@ -153,7 +153,7 @@ def _walk(root: Path, report: PackReport) -> Iterator[tuple[Path, str, os.stat_r
                 report.secrets.append(rel + ("/" if is_dir else ""))
                 continue
             path = Path(entry.path)
-            if rules.ignored(path, is_dir):
+            if rules.sets and rules.ignored(path, is_dir):
                 report.gitignored.append(rel + ("/" if is_dir else ""))
                 continue
             if not (is_dir or stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
