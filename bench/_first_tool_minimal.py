@@ -22,7 +22,9 @@ async def main(project: str, remote: str) -> None:
     create = asyncio.ensure_future(daytona.create(params, timeout=180))
 
     def pack() -> bytes:
-        return subprocess.run(["tar", "-cf", "-", "-C", project, "."], capture_output=True, check=True).stdout
+        return subprocess.run(
+            ["tar", "-cf", "-", "-C", project, "."], capture_output=True, check=True
+        ).stdout
 
     packing = asyncio.ensure_future(asyncio.to_thread(pack))
     anthropic = await asyncio.to_thread(importlib.import_module, "anthropic")

@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _servers import AnthropicProcess, DaytonaProcess  # noqa: E402
-from bench_upload import make_tree  # noqa: E402
+from _servers import AnthropicProcess, DaytonaProcess
+from bench_upload import make_tree
 
-from rho_agent.testing.fake_anthropic import fault, reply, text, tool_call  # noqa: E402
+from rho_agent.testing.fake_anthropic import fault, reply, text, tool_call
 
 HERE = Path(__file__).parent
 
@@ -64,7 +64,11 @@ def one_run(kind: str, project: Path, daytona: DaytonaProcess, args: argparse.Na
         env = {**os.environ, **daytona.env, **fake.env, "RHO_AGENT_HOME": home}
         started = launch(kind, project, env)
         model_requests = fake.requests
-    creates = [r for r in daytona.requests[before:] if r[0] == "POST" and r[1].rstrip("/").endswith("/sandbox")]
+    creates = [
+        r
+        for r in daytona.requests[before:]
+        if r[0] == "POST" and r[1].rstrip("/").endswith("/sandbox")
+    ]
     first_tool = model_requests[1][1] - started
     return first_tool, creates[0][2] - started, model_requests[0][1] - started
 
@@ -75,9 +79,12 @@ def main() -> None:
     parser.add_argument("--model", type=float, default=1.5)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, DaytonaProcess(
-        create_delay=args.create, tmpdir="/dev/shm" if os.path.isdir("/dev/shm") else None
-    ) as daytona:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        DaytonaProcess(
+            create_delay=args.create, tmpdir="/dev/shm" if os.path.isdir("/dev/shm") else None
+        ) as daytona,
+    ):
         projects = {"small project": Path(tmp) / "small", "2,000 files, 52 MB": Path(tmp) / "big"}
         small_project(projects["small project"])
         make_tree(projects["2,000 files, 52 MB"], 2000, 50, binary_share=0.5)
@@ -87,16 +94,25 @@ def main() -> None:
             f"sandbox creation {args.create:g} s, first model call {args.model:g} s, "
             f"median of {args.repeat}; seconds from launch"
         )
-        print(f"{'project':<20} {'who':<10} {'first tool':>10} {'create sent':>12} {'model sent':>11}")
+        print(
+            f"{'project':<20} {'who':<10} {'first tool':>10} {'create sent':>12} {'model sent':>11}"
+        )
         for title, project in projects.items():
             results: dict[str, list[tuple[float, float, float]]] = {"rho-agent": [], "minimal": []}
             for _ in range(args.repeat):
                 for kind in results:
-                    results[kind].append(one_run(kind, project, daytona, args, str(Path(tmp) / "home")))
-            medians = {k: [statistics.median(r[i] for r in v) for i in range(3)] for k, v in results.items()}
+                    results[kind].append(
+                        one_run(kind, project, daytona, args, str(Path(tmp) / "home"))
+                    )
+            medians = {
+                k: [statistics.median(r[i] for r in v) for i in range(3)]
+                for k, v in results.items()
+            }
             for kind, (tool, create, model) in medians.items():
                 runs = ", ".join(f"{r[0]:.2f}" for r in results[kind])
-                print(f"{title:<20} {kind:<10} {tool:10.2f} {create:12.2f} {model:11.2f}   (runs: {runs})")
+                print(
+                    f"{title:<20} {kind:<10} {tool:10.2f} {create:12.2f} {model:11.2f}   (runs: {runs})"
+                )
             ratio = medians["rho-agent"][0] / medians["minimal"][0]
             print(f"{title:<20} ratio rho-agent / minimal: {ratio:.2f}x", flush=True)
 

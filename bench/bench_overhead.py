@@ -28,7 +28,7 @@ from rho_agent import Agent, AgentConfig, Session
 from rho_agent.testing.fake_anthropic import reply, text, tool_call
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _servers import AnthropicProcess  # noqa: E402
+from _servers import AnthropicProcess
 
 
 def script(turns: int) -> list:
