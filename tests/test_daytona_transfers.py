@@ -231,3 +231,60 @@ def test_500_mb_moves_both_ways_without_a_local_copy_or_its_size_in_memory(
     assert outside == [] and not any(
         p.endswith((".tar", ".tar.gz")) for p in report["written_during_download"]
     )
+
+
+def source_tree(root: Path, files: int, each: int) -> None:
+    """`files` files of source-like text (it shrinks to about a third)."""
+    line = b"    def value(self, data): return [x for x in range(10) if x]  # %d\n"
+    for i in range(files):
+        path = root / f"pkg{i % 10}" / f"m{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = b"".join(line % n for n in range(i, i + each // len(line) + 1))
+        path.write_bytes(text[:each])
+
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+async def test_what_shrinks_goes_through_zstd_and_arrives_whole(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    project = tmp_path / "app"
+    source_tree(project, 200, 30_000)  # 6 MB of text
+    log = b"".join(b"%d GET /index.html 200\n" % i for i in range(500_000))[: 9 * MB]
+    (project / "access.log").write_bytes(log)
+    workspace = await open_workspace()
+    try:
+        files = len(daytona.received_files)
+        await workspace.upload([Upload(project, "/work/app")])
+        received = daytona.received_files[files:]
+        check = await workspace.exec("find /work/app -type f | wc -l; md5sum /work/app/access.log")
+    finally:
+        await workspace.close()
+    assert [f.head[:4] for f in received] == [ZSTD_MAGIC, ZSTD_MAGIC], received
+    assert sum(f.size for f in received) < (6 * MB + len(log)) / 2
+    count, digest = check.output.split("\n", 1)
+    assert count == "201" and digest.split()[0] == hashlib.md5(log).hexdigest()
+
+
+async def test_a_sandbox_without_zstd_gets_it_sent_again_as_it_is(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    project = tmp_path / "app"
+    source_tree(project, 200, 30_000)
+    daytona.missing_programs = ("/usr/bin/zstd",)
+    try:
+        workspace = await open_workspace()
+    finally:
+        daytona.missing_programs = ()
+    try:
+        files = len(daytona.received_files)
+        await workspace.upload([Upload(project, "/work/one")])
+        await workspace.upload([Upload(project, "/work/two")])
+        received = daytona.received_files[files:]
+        check = await workspace.exec("find /work/one /work/two -type f | wc -l; ls -A /tmp")
+    finally:
+        await workspace.close()
+    heads = [f.head[:4] if f.head[:4] == ZSTD_MAGIC else f.head[257:262] for f in received]
+    assert heads == [ZSTD_MAGIC, b"ustar", b"ustar"], "once compressed, then never again"
+    assert check.output.split("\n", 1) == ["400", ""], "both arrived, no staging left"

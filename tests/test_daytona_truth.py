@@ -174,6 +174,8 @@ async def test_an_extraction_killed_by_its_timeout_says_so() -> None:
     from rho_agent.backends._transfer import PackReport, Upload, send
 
     class Hung:
+        unzstd = True
+
         def resolve(self, path: str) -> str:
             return path
 

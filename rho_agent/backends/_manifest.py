@@ -12,6 +12,7 @@ can reach the archive. Walking is blocking filesystem work: run `scan` in a thre
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import stat
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from rho_agent.backends._filters import SKIP_DIRS, IgnoreStack, is_secret, outer_gitignores
 from rho_agent.backends._report import PackReport
+from rho_agent.backends._shrink import shrinks
 from rho_agent.backends._specs import Upload
 from rho_agent.errors import ConfigError
 
@@ -54,6 +56,8 @@ class LooseFile:
     size: int
     mode: int
     mtime: int
+    #: Sent through zstd (its content shrinks; see `_shrink.py`).
+    compress: bool = False
 
 
 @dataclass
@@ -64,6 +68,13 @@ class Manifest:
     report: PackReport = field(default_factory=PackReport)
     #: About how many bytes the tar stream of `trees` will be (for progress).
     tar_bytes: int = 0
+    #: The tar stream goes through zstd (what it holds shrinks; see `_shrink.py`).
+    compress_tree: bool = False
+
+    def uncompressed(self) -> Manifest:
+        """The same upload with nothing compressed (for a sandbox without zstd)."""
+        loose = [dataclasses.replace(f, compress=False) for f in self.loose]
+        return dataclasses.replace(self, loose=loose, compress_tree=False)
 
     @property
     def remote_dirs(self) -> list[str]:
@@ -78,6 +89,7 @@ def scan(uploads: list[Upload], *, loose_bytes: int = LOOSE_BYTES) -> Manifest:
     over MAX_FILES / MAX_BYTES."""
     manifest = Manifest(uploads)
     report = manifest.report
+    in_tree: list[tuple[Path, int]] = []  # regular files in the tar, for the shrink sample
     for upload in uploads:
         if not upload.local.is_dir():
             st = _lstat(upload.local)
@@ -87,24 +99,28 @@ def scan(uploads: list[Upload], *, loose_bytes: int = LOOSE_BYTES) -> Manifest:
                 names = [upload.local.name]
                 manifest.trees.append(Tree(upload.local.parent, upload.remote, names, file=True))
                 manifest.tar_bytes += _TAR_OVERHEAD + st.st_size
+                in_tree.append((upload.local, st.st_size))
             _count(report, upload, st)
             continue
         names: list[str] = []
         for path, rel, st in _walk(upload.local, report):
-            if stat.S_ISREG(st.st_mode) and st.st_size >= loose_bytes:
+            regular = stat.S_ISREG(st.st_mode)
+            if regular and st.st_size >= loose_bytes:
                 manifest.loose.append(_loose(path, posixpath.join(upload.remote, rel), st))
             else:
                 names.append(rel)
-                manifest.tar_bytes += _TAR_OVERHEAD + (
-                    st.st_size if stat.S_ISREG(st.st_mode) else 0
-                )
+                manifest.tar_bytes += _TAR_OVERHEAD + (st.st_size if regular else 0)
+                if regular:
+                    in_tree.append((path, st.st_size))
             _count(report, upload, st)
         manifest.trees.append(Tree(upload.local, upload.remote, names))
+    manifest.compress_tree = shrinks(in_tree)
     return manifest
 
 
 def _loose(path: Path, remote: str, st: os.stat_result) -> LooseFile:
-    return LooseFile(path, remote, st.st_size, stat.S_IMODE(st.st_mode), int(st.st_mtime))
+    mode, mtime = stat.S_IMODE(st.st_mode), int(st.st_mtime)
+    return LooseFile(path, remote, st.st_size, mode, mtime, shrinks([(path, st.st_size)]))
 
 
 def _lstat(path: Path) -> os.stat_result:

@@ -44,7 +44,7 @@ from typing import Protocol
 from rho_agent.backends._manifest import LooseFile, Manifest, scan
 from rho_agent.backends._report import PackReport, format_size, plural
 from rho_agent.backends._specs import Upload, parse_download, parse_upload
-from rho_agent.backends._tarpipe import tar_stream
+from rho_agent.backends._tarpipe import file_stream, tar_stream
 from rho_agent.backends._types import ExecResult, Notify
 from rho_agent.errors import SandboxError
 
@@ -65,8 +65,8 @@ __all__ = [
 PROGRESS_BYTES = 8 * 1024 * 1024
 #: Requests of one upload in flight at once (the tree's and the loose files').
 PARALLEL_REQUESTS = 4
-#: Bytes read from a loose file at a time.
-FILE_CHUNK = 1 << 20
+#: The place command's exit status when the sandbox has no zstd (nothing was unpacked).
+NO_ZSTD_EXIT = 75
 
 #: Extracting an upload may take this long at least, and longer the bigger it is (slow disks,
 #: many small files): seconds = max(floor, bytes / EXTRACT_BYTES_PER_SECOND + files / EXTRACT_FILES_PER_SECOND).
@@ -79,6 +79,9 @@ Chunks = Callable[[], AsyncIterator[bytes]]
 
 class Endpoint(Protocol):
     """What moving files needs of a workspace."""
+
+    #: Whether the workspace can unpack zstd (learned by the first compressed upload).
+    unzstd: bool
 
     def resolve(self, path: str) -> str: ...
 
@@ -122,12 +125,30 @@ async def send(
     notify: Notify | None = None,
     make_dirs: Iterable[str] = (),
 ) -> PackReport:
-    """Send a scanned upload. One with nothing in it sends no request; the notice says so."""
+    """Send a scanned upload. One with nothing in it sends no request; the notice says so.
+    What was compressed is sent again as it is if the sandbox has no zstd to unpack it."""
     report = manifest.report
     if notify:
         await notify(report.summary(manifest.uploads))
     if report.empty:
         return report
+    if not ws.unzstd:
+        manifest = manifest.uncompressed()
+    try:
+        await _send_once(ws, manifest, notify, make_dirs)
+    except _NoZstd:
+        ws.unzstd = False  # remembered for this workspace's later uploads
+        await _send_once(ws, manifest.uncompressed(), notify, make_dirs)
+    return report
+
+
+class _NoZstd(Exception):
+    """The sandbox has no zstd: what was sent compressed cannot be unpacked there."""
+
+
+async def _send_once(
+    ws: Endpoint, manifest: Manifest, notify: Notify | None, make_dirs: Iterable[str]
+) -> None:
     staging = f"/tmp/.rho-upload-{secrets.token_hex(6)}"
     total = manifest.tar_bytes + sum(f.size for f in manifest.loose)
     progress = _Progress(total, notify if notify and total >= PROGRESS_BYTES else None)
@@ -139,13 +160,18 @@ async def send(
 
     sends = []
     if any(t.names for t in manifest.trees):
-        trees = manifest.trees
-        sends.append(put(lambda: tar_stream(trees), f"{staging}/tree.tar", manifest.tar_bytes))
+        trees, compress = manifest.trees, manifest.compress_tree
+        tree = lambda: tar_stream(trees, compress=compress)  # noqa: E731
+        sends.append(put(tree, f"{staging}/{_tree_name(manifest)}", manifest.tar_bytes))
     for n, loose in enumerate(manifest.loose):
-        sends.append(put(_file_chunks(loose.local), f"{staging}/{n}", loose.size))
+        chunks = _file_chunks(loose.local, loose.compress)
+        sends.append(put(chunks, f"{staging}/{n}{'.zst' if loose.compress else ''}", loose.size))
     await _all(sends)
     await _place(ws, staging, manifest, sorted({*manifest.remote_dirs, *make_dirs}))
-    return report
+
+
+def _tree_name(manifest: Manifest) -> str:
+    return "tree.tar.zst" if manifest.compress_tree else "tree.tar"
 
 
 async def _all(coros: list) -> None:
@@ -160,13 +186,8 @@ async def _all(coros: list) -> None:
         raise
 
 
-def _file_chunks(local: Path) -> Chunks:
-    async def chunks() -> AsyncIterator[bytes]:
-        with open(local, "rb") as f:  # reads off the loop: a cold disk must not stall the agent
-            while chunk := await asyncio.to_thread(f.read, FILE_CHUNK):
-                yield chunk
-
-    return chunks
+def _file_chunks(local: Path, compress: bool) -> Chunks:
+    return lambda: file_stream(local, compress=compress)
 
 
 class _Progress:
@@ -203,18 +224,28 @@ def place_command(staging: str, manifest: Manifest, dirs: list[str]) -> str:
     its mode and mtime, and remove `staging` whatever happens."""
     q = shlex.quote
     lines = [f"s={q(staging)}; trap 'rm -rf \"$s\"' EXIT"]
+    if place_command_needs_zstd(manifest):
+        lines.append(f"zstd -V >/dev/null 2>&1 || exit {NO_ZSTD_EXIT}")
     if dirs:
         lines.append(
             f'for d in {" ".join(q(d) for d in dirs)}; do [ -d "$d" ] || mkdir -p "$d" 2>/dev/null || '
             f'{{ sudo -n mkdir -p "$d" && sudo -n chown "$(id -u):$(id -g)" "$d"; }} || exit 1; done'
         )
     if any(t.names for t in manifest.trees):
-        lines.append(
-            'tar -x --ignore-zeros -f "$s/tree.tar" -C / --no-same-owner --no-overwrite-dir || exit $?'
-        )
+        unpack = "tar -x --ignore-zeros -C / --no-same-owner --no-overwrite-dir"
+        if manifest.compress_tree:
+            lines.append(f'set -o pipefail; zstd -dcq "$s/tree.tar.zst" | {unpack} -f - || exit $?')
+        else:
+            lines.append(f'{unpack} -f "$s/tree.tar" || exit $?')
     for n, loose in enumerate(manifest.loose):
+        if loose.compress:
+            lines.append(f'zstd -dqf --rm "$s/{n}.zst" -o "$s/{n}" || exit $?')
         lines.append(_move_into_place(f'"$s"/{n}', loose))
     return "; ".join(lines)
+
+
+def place_command_needs_zstd(manifest: Manifest) -> bool:
+    return manifest.compress_tree or any(f.compress for f in manifest.loose)
 
 
 def _move_into_place(staged: str, loose: LooseFile) -> str:
@@ -237,7 +268,7 @@ async def _place(ws: Endpoint, staging: str, manifest: Manifest, dirs: list[str]
     report = manifest.report
     seconds = extract_timeout(report)
     what = (
-        f"`tar -xf {staging}/tree.tar -C /` ({plural(report.files, 'file')}, "
+        f"`tar -xf {staging}/{_tree_name(manifest)} -C /` ({plural(report.files, 'file')}, "
         f"{format_size(report.bytes)}, for {', '.join(u.remote for u in manifest.uploads)})"
     )
     hung = (
@@ -261,6 +292,8 @@ async def _place(ws: Endpoint, staging: str, manifest: Manifest, dirs: list[str]
         ) from exc
     if result.timed_out:
         raise SandboxError(f"{hung} and was killed. {advice}")
+    if result.exit_code == NO_ZSTD_EXIT and place_command_needs_zstd(manifest):
+        raise _NoZstd
     if result.exit_code != 0:
         raise SandboxError(
             f"Unpacking the upload in the sandbox failed (exit {result.exit_code}): {what}: "

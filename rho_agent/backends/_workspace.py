@@ -82,6 +82,9 @@ class Workspace(ABC):
 
     # -- built on the primitives (a backend may override them to do better) --------------
 
+    #: Whether `zstd` exists where the workspace unpacks uploads (an upload finds out).
+    unzstd: bool = True
+
     #: Set when a workspace that provisions in the background could not be made ready; the
     #: same error is raised by every later call.
     failure: BaseException | None = None
