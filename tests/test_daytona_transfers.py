@@ -288,3 +288,36 @@ async def test_a_sandbox_without_zstd_gets_it_sent_again_as_it_is(
     heads = [f.head[:4] if f.head[:4] == ZSTD_MAGIC else f.head[257:262] for f in received]
     assert heads == [ZSTD_MAGIC, b"ustar", b"ustar"], "once compressed, then never again"
     assert check.output.split("\n", 1) == ["400", ""], "both arrived, no staging left"
+
+
+async def test_without_gnu_tar_tarfile_sends_the_same_tree(
+    daytona: LocalDaytona, tmp_path: Path, monkeypatch
+) -> None:
+    """macOS's tar is bsdtar (no --transform): Python's tarfile packs the same archive."""
+    from rho_agent.backends import _programs
+
+    project = tmp_path / "app"
+    (project / "src" / "deep").mkdir(parents=True)
+    (project / "src" / "deep" / "m.py").write_text("x = 1\n")
+    (project / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(project / "run.sh", 0o755)
+    os.symlink("src/deep/m.py", project / "link.py")
+    (project / ".env").write_text("SECRET=1\n")
+    (tmp_path / "notes.txt").write_text("notes\n")
+    listing = "cd {0} && find . -mindepth 1 -printf '%P %s %T@ %m %y %l\\n' | sort"
+    workspace = await open_workspace()
+    try:
+        outputs = []
+        for where, gnu in (("/work/gnu", True), ("/work/tarfile", False)):
+            if not gnu:
+                monkeypatch.setattr(_programs, "gnu_tar", lambda: None)
+            files = len(daytona.received_files)
+            uploads = [Upload(project, where), Upload(tmp_path / "notes.txt", f"{where}/n.txt")]
+            await workspace.upload(uploads)
+            (tree,) = daytona.received_files[files:]
+            assert tree.head[257:262] == b"ustar", "a plain tar either way"
+            outputs.append((await workspace.exec(listing.format(where))).output)
+    finally:
+        await workspace.close()
+    assert outputs[0] == outputs[1] and "link.py 13" in outputs[0], outputs
+    assert ".env" not in outputs[1] and "n.txt 6" in outputs[1]

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rho_agent.backends import _programs
 from rho_agent.backends._filters import SKIP_DIRS, IgnoreStack, is_secret, outer_gitignores
 from rho_agent.backends._report import PackReport
 from rho_agent.backends._shrink import shrinks
@@ -114,7 +115,8 @@ def scan(uploads: list[Upload], *, loose_bytes: int = LOOSE_BYTES) -> Manifest:
                     in_tree.append((path, st.st_size))
             _count(report, upload, st)
         manifest.trees.append(Tree(upload.local, upload.remote, names))
-    manifest.compress_tree = shrinks(in_tree)
+    # Compressing needs GNU tar's pipeline (tarfile's fallback sends it as it is).
+    manifest.compress_tree = shrinks(in_tree) and _programs.gnu_tar() is not None
     return manifest
 
 

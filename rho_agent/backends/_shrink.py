@@ -7,9 +7,10 @@ at level 1, a cheap stand-in for zstd -1's ratio; it costs a few milliseconds.
 
 from __future__ import annotations
 
-import shutil
 import zlib
 from pathlib import Path
+
+from rho_agent.backends import _programs
 
 #: Compress when a sample shrinks to this share of its size or less (at least halves: a mix of
 #: text and incompressible data is sent as it is).
@@ -22,15 +23,10 @@ _SAMPLE_BYTES = 32 * 1024
 ZSTD_ARGS = ["-1", "-T0", "-q", "-c"]
 
 
-def zstd() -> str | None:
-    """The local zstd program, if there is one."""
-    return shutil.which("zstd")
-
-
 def shrinks(files: list[tuple[Path, int]]) -> bool:
     """Whether these (path, size) files, about `sum(size)` bytes, are worth compressing."""
     total = sum(size for _, size in files)
-    if total < MIN_BYTES or zstd() is None:
+    if total < MIN_BYTES or _programs.zstd() is None:
         return False
     step = max(1, len(files) // _SAMPLES)
     weighted = counted = 0.0

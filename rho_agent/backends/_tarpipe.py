@@ -15,13 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import subprocess
+import tarfile
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+from rho_agent.backends import _programs
 from rho_agent.backends._manifest import Tree
-from rho_agent.backends._shrink import ZSTD_ARGS, zstd
+from rho_agent.backends._shrink import ZSTD_ARGS
 from rho_agent.errors import ConfigError
 
 #: Bytes read from a pipe at a time.
@@ -32,9 +35,9 @@ def tar_command(tree: Tree) -> list[str]:
     """argv that writes `tree`'s names (read NUL-separated from stdin) as a tar stream on
     stdout, each name placed under the tree's remote path (relative to `/`), or, for a file
     mapping, renamed to it."""
-    tar = shutil.which("tar")
+    tar = _programs.gnu_tar()
     if tar is None:
-        raise ConfigError("Uploading needs GNU tar on this machine (`tar` is not on PATH).")
+        raise ConfigError("GNU tar is not on this machine (neither `tar` nor `gtar`).")
     prefix = tree.remote.strip("/")
     # sed replacement: `\\`, `&` and the `,` delimiter are special. Flag S: symlink targets
     # stay as they are; member names and hard-link targets move under the prefix.
@@ -58,7 +61,7 @@ def tar_command(tree: Tree) -> list[str]:
 
 
 def _zstd_command() -> list[str]:
-    program = zstd()
+    program = _programs.zstd()
     if program is None:  # decided by _shrink, which checked
         raise ConfigError("zstd is not on PATH any more; upload again.")
     return [program, *ZSTD_ARGS]
@@ -67,7 +70,12 @@ def _zstd_command() -> list[str]:
 async def tar_stream(trees: list[Tree], *, compress: bool = False) -> AsyncIterator[bytes]:
     """The concatenated tar archives of `trees` (through zstd if `compress`). Raises
     ConfigError when tar fails (a file that vanished or cannot be read); closing the
-    iterator early kills the processes."""
+    iterator early kills the processes. Without GNU tar, Python's tarfile writes the same
+    archive (uncompressed) in a thread."""
+    if _programs.gnu_tar() is None:
+        async for chunk in _tarfile_stream(trees):
+            yield chunk
+        return
     for tree in trees:
         if tree.names:
             names = b"".join(os.fsencode(n) + b"\0" for n in tree.names)
@@ -153,9 +161,64 @@ async def _feed(process: asyncio.subprocess.Process, data: bytes) -> None:
         process.stdin.close()
 
 
+async def _tarfile_stream(trees: list[Tree]) -> AsyncIterator[bytes]:
+    """What `tar_stream` sends, written by tarfile in a thread into a pipe read here."""
+    read_end, write_end = os.pipe()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=CHUNK, loop=loop)
+    stop = threading.Event()
+
+    def write() -> None:
+        try:
+            with open(write_end, "wb", buffering=CHUNK) as out:
+                _write_tarfile(trees, out, stop)
+        except BrokenPipeError:
+            pass  # the reader went away (the upload was cancelled)
+
+    writing = asyncio.ensure_future(asyncio.to_thread(write))
+    pipe = open(read_end, "rb", buffering=0)  # noqa: SIM115  (the transport closes it)
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    try:
+        while chunk := await reader.read(CHUNK):
+            yield chunk
+        await writing
+    finally:
+        stop.set()
+        transport.close()
+        await asyncio.gather(writing, return_exceptions=True)
+
+
+def _write_tarfile(trees: list[Tree], out: Any, stop: threading.Event) -> None:
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.GNU_FORMAT) as tar:
+        for tree in trees:
+            prefix = tree.remote.strip("/")
+            for name in tree.names:
+                if stop.is_set():
+                    return
+                arcname = prefix if tree.file else f"{prefix}/{name}"
+                try:
+                    info = tar.gettarinfo(str(tree.root / name), arcname)
+                    info.mtime = int(info.mtime)  # whole seconds: no PAX header per file
+                    info.uid = info.gid = 0
+                    info.uname = info.gname = ""
+                    if info.isreg():
+                        with open(tree.root / name, "rb") as f:
+                            tar.addfile(info, f)
+                    else:
+                        tar.addfile(info)
+                except OSError as exc:
+                    raise ConfigError(
+                        f"Cannot read {tree.root / name} for upload: {exc.strerror}"
+                    ) from None
+
+
 def pack(trees: list[Tree], out: Path) -> int:
     """Write the (uncompressed) tar stream of `trees` to `out` (what an upload sends, for
     inspection); returns its size. Blocking."""
+    if _programs.gnu_tar() is None:
+        with open(out, "wb") as f:
+            _write_tarfile(trees, f, threading.Event())
+        return out.stat().st_size
     with open(out, "wb") as f:
         for tree in trees:
             if not tree.names:

@@ -27,6 +27,7 @@ the same on every backend; `Workspace` calls in here, never the other way round.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import math
 import os
@@ -353,7 +354,8 @@ async def _receive_tree(chunks: AsyncIterator[bytes], name: str, target: Path) -
         reader.stop()
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
-            await aclose()
+            with contextlib.suppress(RuntimeError):  # still being read by a cancelled pull
+                await aclose()
 
 
 class _LoopReader(io.RawIOBase):

@@ -324,8 +324,13 @@ class DaytonaWorkspace(RemoteWorkspace):
             idempotent=True,
             path=path,
         )
-        async for chunk in stream:
-            yield chunk
+        from daytona.common.errors import DaytonaError
+
+        try:
+            async for chunk in stream:
+                yield chunk
+        except DaytonaError as exc:
+            raise SandboxError(f"Downloading {path} failed: {exc}") from exc
 
     async def get_file(self, path: str, local: Path) -> None:
         await self.wait_ready()
