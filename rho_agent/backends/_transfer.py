@@ -38,9 +38,9 @@ import shutil
 import tarfile
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from rho_agent.backends._manifest import LooseFile, Manifest, scan
 from rho_agent.backends._report import PackReport, format_size, plural
@@ -159,15 +159,17 @@ async def _send_once(
         async with limit:
             await ws.put_stream(progress.counted(chunks), path, size=size)
 
+    def tree() -> AsyncIterator[bytes]:
+        return tar_stream(manifest.trees, compress=manifest.compress_tree)
+
     sends = []
     if any(t.names for t in manifest.trees):
-        trees, compress = manifest.trees, manifest.compress_tree
-        tree = lambda: tar_stream(trees, compress=compress)  # noqa: E731
         sends.append(put(tree, f"{staging}/{_tree_name(manifest)}", manifest.tar_bytes))
     for n, loose in enumerate(manifest.loose):
         chunks = _file_chunks(loose.local, loose.compress)
         sends.append(put(chunks, f"{staging}/{n}{'.zst' if loose.compress else ''}", loose.size))
     await _all(sends)
+    await progress.finished()  # compressed streams send fewer bytes than they count
     await _place(ws, staging, manifest, sorted({*manifest.remote_dirs, *make_dirs}))
 
 
@@ -175,7 +177,7 @@ def _tree_name(manifest: Manifest) -> str:
     return "tree.tar.zst" if manifest.compress_tree else "tree.tar"
 
 
-async def _all(coros: list) -> None:
+async def _all(coros: list[Coroutine[Any, Any, None]]) -> None:
     """Run `coros` side by side; the first failure cancels the rest and is raised."""
     tasks = [asyncio.ensure_future(c) for c in coros]
     try:
@@ -210,6 +212,11 @@ class _Progress:
                 await self._show()
 
         return counting
+
+    async def finished(self) -> None:
+        if self.notify is not None and self.shown < 10:
+            self.sent = self.total
+            await self._show()
 
     async def _show(self) -> None:
         percent = min(100, self.sent * 100 // self.total)
