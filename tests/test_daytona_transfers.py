@@ -321,3 +321,27 @@ async def test_without_gnu_tar_tarfile_sends_the_same_tree(
         await workspace.close()
     assert outputs[0] == outputs[1] and "link.py 13" in outputs[0], outputs
     assert ".env" not in outputs[1] and "n.txt 6" in outputs[1]
+
+
+async def test_the_place_command_of_big_files_goes_out_alongside_them(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    """Big files sent as they are have known sizes: the command that moves them into place
+    is sent with the upload and waits in the sandbox until they have arrived whole."""
+    project = tmp_path / "data"
+    project.mkdir()
+    data = os.urandom(9 * MB)
+    (project / "big.bin").write_bytes(data)
+    workspace = await open_workspace()
+    try:
+        files, start = len(daytona.received_files), len(daytona.requests)
+        daytona.inject("POST /files/bulk-upload", delay=1.0, times=1)  # the bytes come late
+        await workspace.upload([Upload(project, "/work/data")])
+        (big,) = daytona.received_files[files:]
+        execute = [r for r in daytona.requests[start:] if r.path.endswith("/process/execute")]
+        check = await workspace.exec("sha256sum /work/data/big.bin; ls -A /tmp")
+    finally:
+        await workspace.close()
+    assert len(execute) == 1 and execute[0].time < big.time, (execute, big)
+    digest, rest = check.output.split("\n", 1)
+    assert digest.split()[0] == hashlib.sha256(data).hexdigest() and rest == ""

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import math
 import os
@@ -74,6 +75,8 @@ NO_ZSTD_EXIT = 75
 EXTRACT_MIN_SECONDS = 60.0
 EXTRACT_BYTES_PER_SECOND = 5 * 1024 * 1024
 EXTRACT_FILES_PER_SECOND = 500
+#: The slowest upload rate a place command sent alongside its upload waits for.
+UPLOAD_BYTES_PER_SECOND = 512 * 1024
 
 Chunks = Callable[[], AsyncIterator[bytes]]
 
@@ -97,6 +100,8 @@ class Endpoint(Protocol):
     ) -> ExecResult: ...
 
     async def put_stream(self, chunks: Chunks, path: str, *, size: int) -> None: ...
+
+    async def put_files(self, files: list[tuple[Path, str]], *, size: int) -> None: ...
 
     def get_stream(self, path: str) -> AsyncIterator[bytes]: ...
 
@@ -159,18 +164,49 @@ async def _send_once(
         async with limit:
             await ws.put_stream(progress.counted(chunks), path, size=size)
 
+    async def put_as_they_are(files: list[tuple[Path, str]], size: int) -> None:
+        async with limit:
+            await ws.put_files(files, size=size)
+            await progress.add(size)
+
     def tree() -> AsyncIterator[bytes]:
         return tar_stream(manifest.trees, compress=manifest.compress_tree)
 
     sends = []
     if any(t.names for t in manifest.trees):
         sends.append(put(tree, f"{staging}/{_tree_name(manifest)}", manifest.tar_bytes))
+    raw = [(n, f) for n, f in enumerate(manifest.loose) if not f.compress]
+    if raw:  # big files that do not shrink: one request for all, as the SDK sends files
+        files = [(f.local, f"{staging}/{n}") for n, f in raw]
+        sends.append(put_as_they_are(files, sum(f.size for _, f in raw)))
     for n, loose in enumerate(manifest.loose):
-        chunks = _file_chunks(loose.local, loose.compress)
-        sends.append(put(chunks, f"{staging}/{n}{'.zst' if loose.compress else ''}", loose.size))
-    await _all(sends)
-    await progress.finished()  # compressed streams send fewer bytes than they count
-    await _place(ws, staging, manifest, sorted({*manifest.remote_dirs, *make_dirs}))
+        if loose.compress:
+            chunks = functools.partial(file_stream, loose.local, compress=True)
+            sends.append(put(chunks, f"{staging}/{n}.zst", loose.size))
+    dirs = sorted({*manifest.remote_dirs, *make_dirs})
+    if not _overlappable(manifest):
+        await _all(sends)
+        await progress.finished()  # compressed streams send fewer bytes than they count
+        await _place(ws, staging, manifest, dirs)
+        return
+    # Only big files as they are, whose sizes are known: the command that places them goes
+    # out with them and waits in the sandbox until each has arrived whole (a round trip saved).
+    placing = asyncio.ensure_future(_place(ws, staging, manifest, dirs, arriving=True))
+    try:
+        await _all(sends)
+    except BaseException:
+        placing.cancel()
+        await asyncio.gather(placing, return_exceptions=True)
+        raise
+    await progress.finished()
+    await placing
+
+
+def _overlappable(manifest: Manifest) -> bool:
+    """Whether the place command can be sent alongside the upload: nothing but loose files
+    sent as they are (a staged file is complete once it has its local size)."""
+    no_tree = not any(t.names for t in manifest.trees)
+    return no_tree and bool(manifest.loose) and not any(f.compress for f in manifest.loose)
 
 
 def _tree_name(manifest: Manifest) -> str:
@@ -187,10 +223,6 @@ async def _all(coros: list[Coroutine[Any, Any, None]]) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-
-
-def _file_chunks(local: Path, compress: bool) -> Chunks:
-    return lambda: file_stream(local, compress=compress)
 
 
 class _Progress:
@@ -213,6 +245,11 @@ class _Progress:
 
         return counting
 
+    async def add(self, sent: int) -> None:
+        if self.notify is not None:
+            self.sent += sent
+            await self._show()
+
     async def finished(self) -> None:
         if self.notify is not None and self.shown < 10:
             self.sent = self.total
@@ -226,12 +263,21 @@ class _Progress:
             await self.notify(f"Uploading [{bar}] {percent:3d}% of {format_size(self.total)}")
 
 
-def place_command(staging: str, manifest: Manifest, dirs: list[str]) -> str:
+def place_command(
+    staging: str, manifest: Manifest, dirs: list[str], *, arriving: bool = False
+) -> str:
     """One shell command: make `dirs` (with `sudo -n` where the sandbox user may not, handing
     them to the user), unpack the tree archive at `/`, move each loose file into place with
-    its mode and mtime, and remove `staging` whatever happens."""
+    its mode and mtime, and remove `staging` whatever happens. `arriving`: first wait until
+    each loose file has its full size (the command was sent alongside the upload)."""
     q = shlex.quote
     lines = [f"s={q(staging)}; trap 'rm -rf \"$s\"' EXIT"]
+    if arriving:
+        lines.append(
+            'w() { while [ ! -e "$1" ]; do sleep 0.01; done; '
+            'while [ "$(stat -c %s -- "$1")" != "$2" ]; do sleep 0.01; done; }'
+        )
+        lines += [f'w "$s/{n}" {f.size}' for n, f in enumerate(manifest.loose)]
     if place_command_needs_zstd(manifest):
         lines.append(f"zstd -V >/dev/null 2>&1 || exit {NO_ZSTD_EXIT}")
     if dirs:
@@ -270,11 +316,16 @@ def extract_timeout(report: PackReport) -> float:
     return float(math.ceil(max(EXTRACT_MIN_SECONDS, scaled)))
 
 
-async def _place(ws: Endpoint, staging: str, manifest: Manifest, dirs: list[str]) -> None:
-    """Run `place_command`, bounded by `extract_timeout`; a failure or a hang says what ran,
-    on what, and for how long."""
+async def _place(
+    ws: Endpoint, staging: str, manifest: Manifest, dirs: list[str], *, arriving: bool = False
+) -> None:
+    """Run `place_command`, bounded by `extract_timeout` (plus the upload's own time when it
+    goes out alongside the upload); a failure or a hang says what ran, on what, and for how
+    long."""
     report = manifest.report
     seconds = extract_timeout(report)
+    if arriving:
+        seconds += math.ceil(report.bytes / UPLOAD_BYTES_PER_SECOND)
     what = (
         f"`tar -xf {staging}/{_tree_name(manifest)} -C /` ({plural(report.files, 'file')}, "
         f"{format_size(report.bytes)}, for {', '.join(u.remote for u in manifest.uploads)})"
@@ -290,7 +341,10 @@ async def _place(ws: Endpoint, staging: str, manifest: Manifest, dirs: list[str]
     started = time.monotonic()
     try:
         result = await ws.exec(
-            place_command(staging, manifest, dirs), cwd="/", timeout=seconds, confined=False
+            place_command(staging, manifest, dirs, arriving=arriving),
+            cwd="/",
+            timeout=seconds,
+            confined=False,
         )
     except SandboxError as exc:
         if time.monotonic() - started >= seconds:

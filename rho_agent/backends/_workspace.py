@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rho_agent.backends._report import PackReport
 from rho_agent.backends._specs import Upload
+from rho_agent.backends._tarpipe import file_stream
 from rho_agent.backends._transfer import download as _download
 from rho_agent.backends._transfer import upload as _upload
 from rho_agent.backends._types import ExecResult, Notify
@@ -99,6 +100,15 @@ class Workspace(ABC):
         `path`. `chunks` may be called again to retry from the start."""
         data = b"".join([chunk async for chunk in chunks()])
         await self.write_bytes(path, data)
+
+    async def put_files(self, files: list[tuple[Path, str]], *, size: int) -> None:
+        """Copy each local file to its absolute path in the workspace (`size`: their total)."""
+        for local, path in files:
+            await self.put_stream(
+                lambda local=local: file_stream(local, compress=False),
+                path,
+                size=local.stat().st_size,
+            )
 
     async def get_stream(self, path: str) -> AsyncIterator[bytes]:
         """The contents of the file at absolute `path`, in chunks."""

@@ -313,6 +313,21 @@ class DaytonaWorkspace(RemoteWorkspace):
             timeout=seconds + 15,
         )
 
+    async def put_files(self, files: list[tuple[Path, str]], *, size: int) -> None:
+        """One bulk-upload request for all of them, each file streamed from disk."""
+        from daytona import FileUpload
+
+        await self.wait_ready()
+        seconds = math.ceil(max(self.plan.request_timeout, size / (512 * 1024)))
+        fs = self.sandbox.fs
+        uploads = [FileUpload(source=str(local), destination=path) for local, path in files]
+        await self.life.call(
+            f"upload {', '.join(local.name for local, _ in files)}",
+            lambda: fs.upload_files(uploads, timeout=seconds),
+            idempotent=True,
+            timeout=seconds + 15,
+        )
+
     async def get_stream(self, path: str) -> AsyncIterator[bytes]:
         """One streamed download (a failure to start it is translated like any call)."""
         await self.wait_ready()
