@@ -1,8 +1,9 @@
 """What an upload sends, decided before a byte moves: the walk of every mapping.
 
     Upload mappings ──walk (filters)──► Manifest
-        trees: per directory mapping, the names GNU tar packs (directories, files, links)
-        loose: big files, each sent as its own streamed request
+        trees: per mapping, the names GNU tar packs (directories, files, links)
+        loose: big files (8 MB or more), sent beside the tar (through zstd if they shrink)
+        compress_tree: whether the tar stream goes through zstd (see `_shrink.py`)
         report: counts, sizes, and what was left out (secrets, .gitignored, junk directories)
 
 Directories are filtered by `_filters.py` exactly as before (junk directories, `.gitignore`,
@@ -27,7 +28,7 @@ from rho_agent.backends._shrink import shrinks
 from rho_agent.backends._specs import Upload
 from rho_agent.errors import ConfigError
 
-#: Files at least this big go as their own streamed request instead of through tar: the
+#: Files at least this big go beside the tar instead of through it: the
 #: bytes then flow from the file to the socket and on to their place without a repack.
 LOOSE_BYTES = 8 * 1024 * 1024
 #: Beyond these an upload is refused (most likely a directory uploaded by mistake).

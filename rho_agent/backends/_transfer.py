@@ -1,16 +1,20 @@
-"""Moving files into and out of a workspace: streamed, uncompressed, in as few requests as
-the shape allows.
+"""Moving files into and out of a workspace: streamed, in as few requests as the shape allows.
 
 Upload (`upload`):
 
-    scan (thread) ─► Manifest: tar names per directory mapping, loose files, report
-    ├─ one request: `tar` subprocess ─stdout─► request body ─► /tmp/.rho-upload-X/tree.tar
-    ├─ one request per loose file (big, or named on purpose): file ─► /tmp/.rho-upload-X/N
+    scan (thread) ─► Manifest: tar names per mapping, big files, report, what shrinks
+    ├─ one request: `tar` subprocess (│ zstd -1, if it at least halves) ─► request body
+    │     ─► /tmp/.rho-upload-X/tree.tar[.zst]
+    ├─ one request for the big files (≥ 8 MB) that do not shrink, each streamed from disk,
+    │     and one per big file that does (through zstd)       ─► /tmp/.rho-upload-X/N
     │     (these requests run side by side)
-    └─ one command: make the mappings' parents and the working dir, `tar -x` at /, move each
-       loose file into place with its mode and mtime, remove the staging directory
+    └─ one command: make the mappings' parents and the working dir, unpack at /, move each
+       big file into place with its mode and mtime, remove the staging directory; sent
+       alongside the upload when there are only big files sent as they are (it waits in the
+       sandbox until each has arrived whole), after it otherwise
 
-Nothing is written to local disk and nothing is compressed (see `_tarpipe.py`). The bytes go
+Nothing is written to local disk (see `_tarpipe.py`) and no CPU goes into compressing what
+does not shrink (`_shrink.py`); a sandbox without zstd gets it again as it is. The bytes go
 to a staging directory first, so an upload cut short leaves nothing at the remote paths.
 Directories are filtered as `_manifest.py` says (`.gitignore`d files, junk directories such
 as `.git` and `node_modules`, and secrets such as `.env` and private keys are left out).
@@ -167,7 +171,6 @@ async def _send_once(
     async def put_as_they_are(files: list[tuple[Path, str]], size: int) -> None:
         async with limit:
             await ws.put_files(files, size=size)
-            await progress.add(size)
 
     def tree() -> AsyncIterator[bytes]:
         return tar_stream(manifest.trees, compress=manifest.compress_tree)
@@ -175,14 +178,19 @@ async def _send_once(
     sends = []
     if any(t.names for t in manifest.trees):
         sends.append(put(tree, f"{staging}/{_tree_name(manifest)}", manifest.tar_bytes))
+    # Big files that do not shrink: with nobody watching progress, one request for all, as
+    # the SDK sends files (its fastest way, which cannot count the bytes as they go);
+    # otherwise each counted as it streams, like everything else.
     raw = [(n, f) for n, f in enumerate(manifest.loose) if not f.compress]
-    if raw:  # big files that do not shrink: one request for all, as the SDK sends files
+    if raw and progress.notify is None:
         files = [(f.local, f"{staging}/{n}") for n, f in raw]
         sends.append(put_as_they_are(files, sum(f.size for _, f in raw)))
     for n, loose in enumerate(manifest.loose):
-        if loose.compress:
-            chunks = functools.partial(file_stream, loose.local, compress=True)
-            sends.append(put(chunks, f"{staging}/{n}.zst", loose.size))
+        if loose.compress or progress.notify is not None:
+            chunks = functools.partial(file_stream, loose.local, compress=loose.compress)
+            sends.append(
+                put(chunks, f"{staging}/{n}{'.zst' if loose.compress else ''}", loose.size)
+            )
     dirs = sorted({*manifest.remote_dirs, *make_dirs})
     if not _overlappable(manifest):
         await _all(sends)
@@ -244,11 +252,6 @@ class _Progress:
                 await self._show()
 
         return counting
-
-    async def add(self, sent: int) -> None:
-        if self.notify is not None:
-            self.sent += sent
-            await self._show()
 
     async def finished(self) -> None:
         if self.notify is not None and self.shown < 10:
