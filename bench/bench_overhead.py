@@ -1,4 +1,5 @@
-"""Harness overhead per turn: a 200-turn scripted session against FakeAnthropic (no latency).
+"""Harness overhead per turn: a 200-turn scripted session against FakeAnthropic (no latency,
+in its own process: a fake in this process would share the GIL with what is measured).
 
 Baseline: the bare SDK replaying the very request bodies the session sent, against the
 same scripted server, with no harness around it. Overhead per turn = (session time - baseline time) / turns. The
@@ -24,7 +25,10 @@ from pathlib import Path
 import anthropic
 
 from rho_agent import Agent, AgentConfig, Session
-from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
+from rho_agent.testing.fake_anthropic import reply, text, tool_call
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _servers import AnthropicProcess
 
 
 def script(turns: int) -> list:
@@ -34,8 +38,9 @@ def script(turns: int) -> list:
 
 async def baseline(turns: int, bodies: list[dict]) -> float:
     """The SDK alone, replaying the exact request bodies the session sent, no harness around it."""
-    with FakeAnthropic(script(turns)) as fake:
-        client = anthropic.AsyncAnthropic(base_url=fake.base_url, api_key="test-key", max_retries=0)
+    with AnthropicProcess(script(turns)) as fake:
+        base_url = fake.env["ANTHROPIC_BASE_URL"]
+        client = anthropic.AsyncAnthropic(base_url=base_url, api_key="test-key", max_retries=0)
         started = time.perf_counter()
         for body in bodies:
             async with client.messages.stream(
@@ -61,10 +66,10 @@ async def harness(
         if event.type == "tool_finished":
             tool_time += event.duration_s
 
-    with FakeAnthropic(script(turns)) as fake:
+    with AnthropicProcess(script(turns)) as fake:
         agent = Agent(
             AgentConfig(
-                base_url=fake.base_url,
+                base_url=fake.env["ANTHROPIC_BASE_URL"],
                 api_key="test-key",
                 working_dir=workdir,
                 profile="developer",
@@ -80,7 +85,7 @@ async def harness(
         peak = tracemalloc.get_traced_memory()[1] if trace_memory else 0
         tracemalloc.stop()
         assert result.status == "completed", result
-        return elapsed, tool_time, peak, [r.body for r in fake.requests]
+        return elapsed, tool_time, peak, [body for _, _, body in fake.requests]
 
 
 def main() -> int:
@@ -105,7 +110,7 @@ def main() -> int:
     )
     print(f"harness overhead per turn:     {(own - base) / args.turns * 1000:.2f} ms")
     print(f"ratio session-without-tools / baseline: {own / base:.2f}x")
-    print(f"peak traced memory (session):  {peak / 1e6:.1f} MB")
+    print(f"peak traced memory (session, the fake is elsewhere): {peak / 1e6:.1f} MB")
     return 0
 
 

@@ -1,14 +1,17 @@
-"""Uploading a project: one archive (ours) against per-file batches (`fs.upload_files`).
+"""Uploading a project, three shapes: ours against the upstream approach and the physical limit.
 
-A generated tree of 2,000 files / 50 MB (half source-like text, half binary) goes into a
-LocalDaytona sandbox with 20 ms of latency injected on every request.
+Shapes: 2,000 files / 52 MB (half source-like text, half random bytes); 20,000 small source
+files; one 500 MB file of random bytes. Each goes into a LocalDaytona sandbox (its own
+process, sandbox roots on tmpfs) with 20 ms of latency on every request, three ways:
 
-- ours: `Workspace.upload` — pack one .tar.gz, one upload request, one extract command;
-- baseline: the SDK's `sandbox.fs.upload_files`, 100 files per request (20 requests).
+- ours: `Workspace.upload` (walk with the secret/.gitignore filters, tar streamed into one
+  request, big files as their own streamed requests, one command to unpack and place);
+- upstream approach: the SDK's `sandbox.fs.upload_files`, 100 files per request;
+- limit: GNU tar of the same tree piped into one upload request, then one `tar -x` command.
 
-    python bench/bench_upload.py [--files 2000] [--mb 50] [--latency-ms 20] [--batch 100]
+    python bench/bench_upload.py [--shapes small,many,big] [--repeat 3] [--latency-ms 20]
 
-Prints time and request count for each, and the ratios; asserts nothing.
+Prints the median time and request count of each, and the ratios; asserts nothing.
 """
 
 from __future__ import annotations
@@ -17,122 +20,184 @@ import argparse
 import asyncio
 import os
 import random
+import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from rho_agent.backends import OpenRequest, Upload
-from rho_agent.testing.daytona import LocalDaytona
-from rho_agent.tools.handlers.daytona import DaytonaBackend
+sys.path.insert(0, str(Path(__file__).parent))
+from _servers import DaytonaProcess
+
+WORDS = [
+    "def",
+    "return",
+    "self",
+    "import",
+    "value",
+    "for",
+    "in",
+    "range",
+    "if",
+    "else",
+    "print",
+    "data",
+]
 
 
-def make_tree(root: Path, files: int, total_mb: float, seed: int = 7) -> int:
-    """`files` files in nested directories adding up to about `total_mb`; half of the bytes are
-    source-like text, half random."""
+def source_text(rng: random.Random, size: int) -> bytes:
+    lines, total = [], 0
+    while total < size:
+        line = (
+            "    "
+            + " ".join(rng.choice(WORDS) for _ in range(8))
+            + f"  # {rng.randint(0, 10**6)}\n"
+        )
+        lines.append(line)
+        total += len(line)
+    return "".join(lines).encode()[:size]
+
+
+def make_tree(
+    root: Path, files: int, total_mb: float, *, binary_share: float, seed: int = 7
+) -> int:
+    """`files` files in nested directories adding up to about `total_mb`; `binary_share` of
+    them random bytes, the rest source-like text."""
     rng = random.Random(seed)
     per_file = int(total_mb * 1024 * 1024 / files)
-    words = [
-        "def",
-        "return",
-        "self",
-        "import",
-        "value",
-        "for",
-        "in",
-        "range",
-        "if",
-        "else",
-        "print",
-        "data",
-    ]
     total = 0
     for i in range(files):
         directory = root / f"pkg{i % 40}" / f"mod{i % 7}"
         directory.mkdir(parents=True, exist_ok=True)
-        if i % 2:
-            data = rng.randbytes(per_file)
-            name = f"blob{i}.bin"
+        if rng.random() < binary_share:
+            data, name = rng.randbytes(per_file), f"blob{i}.bin"
         else:
-            lines = []
-            size = 0
-            while size < per_file:
-                line = (
-                    "    "
-                    + " ".join(rng.choice(words) for _ in range(8))
-                    + f"  # {rng.randint(0, 10**6)}\n"
-                )
-                lines.append(line)
-                size += len(line)
-            data = "".join(lines).encode()[:per_file]
-            name = f"file{i}.py"
+            data, name = source_text(rng, per_file), f"file{i}.py"
         (directory / name).write_bytes(data)
         total += len(data)
     return total
 
 
-async def ours(server: LocalDaytona, workspace, tree: Path) -> tuple[float, int]:
-    before = len(server.requests)
-    started = time.perf_counter()
-    await workspace.upload([Upload(tree, "/work/ours")])
-    elapsed = time.perf_counter() - started
-    return elapsed, len(server.requests) - before
+def make_big(root: Path, mb: int) -> int:
+    root.mkdir(parents=True)
+    with open(root / "data.bin", "wb") as f:
+        for _ in range(mb):
+            f.write(os.urandom(1 << 20))
+    return mb << 20
 
 
-async def per_file(server: LocalDaytona, sandbox, tree: Path, batch: int) -> tuple[float, int]:
+SHAPES = {
+    "small": ("2,000 files, 52 MB", lambda root: make_tree(root, 2000, 50, binary_share=0.5)),
+    "many": ("20,000 small files", lambda root: make_tree(root, 20000, 30, binary_share=0.0)),
+    "big": ("one 500 MB incompressible file", lambda root: make_big(root, 500)),
+}
+
+
+async def ours(workspace, tree: Path, dest: str) -> None:
+    from rho_agent.backends import Upload
+
+    await workspace.upload([Upload(tree, dest)])
+
+
+async def upstream(workspace, tree: Path, dest: str, batch: int = 100) -> None:
     from daytona import FileUpload
 
     files = sorted(p for p in tree.rglob("*") if p.is_file())
     uploads = [
-        FileUpload(source=str(p), destination=f"/work/baseline/{p.relative_to(tree)}")
-        for p in files
+        FileUpload(source=str(p), destination=f"{dest}/{p.relative_to(tree)}") for p in files
     ]
+    for i in range(0, len(uploads), batch):
+        await workspace.sandbox.fs.upload_files(uploads[i : i + batch])
+
+
+async def limit(workspace, tree: Path, dest: str) -> None:
+    """GNU tar of the tree, piped into one upload request; one command unpacks it."""
+    tar = await asyncio.create_subprocess_exec(
+        "tar", "-cf", "-", "-C", str(tree), ".", stdout=asyncio.subprocess.PIPE
+    )
+    assert tar.stdout is not None
+    stdout = tar.stdout
+
+    async def chunks():
+        while chunk := await stdout.read(1 << 20):
+            yield chunk
+
+    sandbox = workspace.sandbox
+    await sandbox.fs.upload_file_stream(chunks(), "/tmp/limit.tar")
+    assert await tar.wait() == 0
+    done = await sandbox.process.exec(
+        f"mkdir -p {dest} && tar -xf /tmp/limit.tar -C {dest} && rm /tmp/limit.tar"
+    )
+    assert done.exit_code == 0, done.result
+
+
+Way = Callable[..., Awaitable[None]]
+
+
+async def measure(server: DaytonaProcess, workspace, way: Way, tree: Path, dest: str):
     before = len(server.requests)
     started = time.perf_counter()
-    for i in range(0, len(uploads), batch):
-        await sandbox.fs.upload_files(uploads[i : i + batch])
+    await way(workspace, tree, dest)
     elapsed = time.perf_counter() - started
     return elapsed, len(server.requests) - before
 
 
 async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp, LocalDaytona() as server:
-        os.environ.update(server.env())
+    from rho_agent.backends import OpenRequest
+    from rho_agent.tools.handlers.daytona import DaytonaBackend
+
+    ways: dict[str, Way] = {"ours": ours, "upstream": upstream, "limit": limit}
+    with tempfile.TemporaryDirectory() as tmp, DaytonaProcess(tmpdir=args.sandbox_tmp) as server:
+        os.environ.update(server.env)
         os.environ.setdefault("RHO_AGENT_HOME", str(Path(tmp) / "home"))
-        tree = Path(tmp) / "tree"
-        size = make_tree(tree, args.files, args.mb)
-        print(
-            f"tree: {args.files:,} files, {size / 1e6:.1f} MB; latency {args.latency_ms} ms per request"
-        )
         workspace = await DaytonaBackend().open(
             OpenRequest(session_id="bench-upload", working_dir=None)
         )
         try:
-            sandbox = await workspace.get_sandbox()
-            server.inject("*", delay=args.latency_ms / 1000)
-            t_ours, n_ours = await ours(server, workspace, tree)
-            t_base, n_base = await per_file(server, sandbox, tree, args.batch)
-            server.clear_faults()
-            check = await workspace.exec(
-                "find /work/ours -type f | wc -l; find /work/baseline -type f | wc -l"
+            await workspace.ready()
+            print(
+                f"latency {args.latency_ms:g} ms per request; median of {args.repeat}; {os.cpu_count()} cores"
             )
-            counts = check.output.split()
+            print(
+                f"{'shape':<32} {'ours':>16} {'upstream':>17} {'limit':>15}   ours/limit  upstream/ours"
+            )
+            for key in args.shapes.split(","):
+                title, make = SHAPES[key]
+                tree = Path(tmp) / key
+                size = make(tree)
+                results: dict[str, list[tuple[float, int]]] = {w: [] for w in ways}
+                for run in range(args.repeat):
+                    for name, way in ways.items():
+                        dest = f"/work/{name}-{run}"
+                        server.inject("*", delay=args.latency_ms / 1000)
+                        results[name].append(await measure(server, workspace, way, tree, dest))
+                        server.clear_faults()
+                        check = await workspace.exec(f"find {dest} -type f | wc -l; rm -rf {dest}")
+                        arrived = int(check.output.split()[0])
+                        expected = sum(1 for p in tree.rglob("*") if p.is_file())
+                        assert arrived == expected, f"{name}: {arrived} of {expected} files arrived"
+                t = {w: statistics.median(x[0] for x in results[w]) for w in ways}
+                n = {w: results[w][0][1] for w in ways}
+                print(
+                    f"{title + f' ({size / 1e6:.0f} MB)':<32} "
+                    f"{t['ours']:6.2f} s {n['ours']:3d} req  {t['upstream']:6.2f} s {n['upstream']:4d} req  "
+                    f"{t['limit']:6.2f} s {n['limit']:2d} req   {t['ours'] / t['limit']:6.2f}x     "
+                    f"{t['upstream'] / t['ours']:6.2f}x",
+                    flush=True,
+                )
+                for run_name in ways:
+                    print(
+                        f"    {run_name:<9} runs: {', '.join(f'{x[0]:.2f}' for x in results[run_name])}"
+                    )
         finally:
             await workspace.close()
-    print(
-        f"ours (one archive):             {t_ours:6.2f} s  {n_ours:4d} requests  ({counts[0]} files arrived)"
-    )
-    print(
-        f"upload_files, {args.batch}/request:     {t_base:6.2f} s  {n_base:4d} requests  ({counts[1]} files arrived)"
-    )
-    print(
-        f"ratio (baseline / ours):        time {t_base / t_ours:.2f}x, requests {n_base / max(n_ours, 1):.1f}x"
-    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--mb", type=float, default=50)
+    parser.add_argument("--shapes", default="small,many,big")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=20)
-    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--sandbox-tmp", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
     asyncio.run(main(parser.parse_args()))

@@ -10,7 +10,10 @@ import pytest
 
 from rho_agent.backends import parse_download, parse_upload
 from rho_agent.backends._filters import compile_gitignore, is_secret
-from rho_agent.backends._transfer import Upload, extract_command, pack
+from rho_agent.backends._manifest import scan
+from rho_agent.backends._specs import Upload
+from rho_agent.backends._tarpipe import pack
+from rho_agent.backends._transfer import place_command
 from rho_agent.backends.daytona import DaytonaBackend
 from rho_agent.errors import ConfigError
 from rho_agent.project import ProjectConfig
@@ -102,14 +105,17 @@ def test_pack_leaves_out_secrets_ignored_files_and_junk(tmp_path: Path) -> None:
     for rel in files:
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text(rel)
-    archive = tmp_path / "out.tar.gz"
-    report = pack(
-        [Upload(project, "/home/daytona/api"), Upload(repo / ".gitignore", "/etc-free/ignore")],
-        archive,
+    archive = tmp_path / "out.tar"
+    manifest = scan(
+        [Upload(project, "/home/daytona/api"), Upload(repo / ".gitignore", "/etc-free/ignore")]
     )
-    with tarfile.open(archive) as tar:
+    pack(manifest.trees, archive)
+    report = manifest.report
+    with tarfile.open(archive, ignore_zeros=True) as tar:  # one archive per mapping
         names = set(tar.getnames())
         assert all(m.uid == 0 and m.uname == "" for m in tar.getmembers())
+        assert not any(m.pax_headers for m in tar.getmembers()), "no PAX header per file"
+        assert all(isinstance(m.mtime, int) for m in tar.getmembers())
     for rel, uploaded in files.items():
         assert (f"home/daytona/api/{rel}" in names) is uploaded, rel
     assert "etc-free/ignore" in names, "a file named on purpose is always uploaded"
@@ -120,12 +126,18 @@ def test_pack_leaves_out_secrets_ignored_files_and_junk(tmp_path: Path) -> None:
     assert "--upload ./.env:/home/daytona/api/.env" in summary and "\n" not in summary
 
 
-def test_extract_command_is_one_command_making_each_parent_once() -> None:
-    command = extract_command(
-        "/tmp/a.tar.gz", [Upload(Path("/x"), "/work/data"), Upload(Path("/y"), "/work/c.yaml")]
-    )
-    assert command.count("tar -xzf") == 1 and command.count("/work ") + command.count("/work;") == 1
-    assert 'rm -f "$a"' in command
+def test_place_command_is_one_command_making_each_directory_once(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("a\n")
+    (tmp_path / "c.yaml").write_text("c: 1\n")
+    uploads = [Upload(tmp_path / "data", "/work/data"), Upload(tmp_path / "c.yaml", "/work/c.yaml")]
+    manifest = scan(uploads)
+    command = place_command("/tmp/s", manifest, [*manifest.remote_dirs, "/home/daytona/app"])
+    assert command.count("tar -x") == 1 and "tar -xz" not in command, "uncompressed"
+    assert command.count("/work ") == 1 and "/work/data " in command
+    assert "/work/c.yaml" not in command, "a file mapping is a name in the archive, not a dir"
+    assert "/home/daytona/app" in command, "the working dir is made by the same command"
+    assert 'rm -rf "$s"' in command
 
 
 async def test_upload_and_download_work_on_the_local_workspace_too(tmp_path: Path) -> None:
@@ -285,14 +297,14 @@ def test_no_auto_upload_of_a_home_directory(
 def test_an_upload_that_is_too_big_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rho_agent.backends import _transfer as transfer
+    from rho_agent.backends import _manifest
 
-    monkeypatch.setattr(transfer, "MAX_FILES", 5)
+    monkeypatch.setattr(_manifest, "MAX_FILES", 5)
     for i in range(6):
         (tmp_path / "src" / f"f{i}").parent.mkdir(exist_ok=True)
         (tmp_path / "src" / f"f{i}").write_text("x")
     with pytest.raises(ConfigError, match="more than 5 files"):
-        pack([Upload(tmp_path / "src", "/w")], tmp_path / "a.tgz")
+        scan([Upload(tmp_path / "src", "/w")])
 
 
 async def test_a_missing_sdk_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -447,3 +447,21 @@ def test_cli_serves_a_json_script(tmp_path):
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err  # SIGTERM is a clean stop; the script was used up
     assert "1 requests served" in err
+
+
+async def test_streams_are_not_held_back_by_nagles_algorithm():
+    """Each SSE event is its own small write: without TCP_NODELAY, every one after the first
+    waits for the client's delayed ACK (~40 ms a turn, noise in every benchmark)."""
+    import socket
+
+    script = [reply(text("one"), tool_call("bash", {"command": "ls"})), reply(text("two"))]
+    with FakeAnthropic(script) as fake:
+        sdk = client(fake)
+        for _ in range(2):
+            async with sdk.messages.stream(model="m", max_tokens=10, messages=HI) as s:
+                await s.get_final_message()
+        connections = list(fake._connections)  # the client's kept-alive connection
+        assert connections
+        for conn in connections:
+            assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        await sdk.close()

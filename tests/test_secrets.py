@@ -13,7 +13,9 @@ import pytest
 from _daytona import tool_output
 from _fixtures import run_cli
 
-from rho_agent.backends._transfer import Upload, pack
+from rho_agent.backends._manifest import scan
+from rho_agent.backends._specs import Upload
+from rho_agent.backends._tarpipe import pack
 from rho_agent.events import (
     Event,
     MessageAdded,
@@ -255,10 +257,12 @@ def _pack_project(tmp_path: Path, files: list[str]) -> tuple[set[str], list[str]
     (project / "gpg" / "private-keys-v1.d").mkdir(parents=True)
     (project / "gpg" / "private-keys-v1.d" / "ABCDEF.key").write_text("key\n")
     (project / "gpg" / "private-keys-v1.d" / "notes.txt").write_text("key notes\n")
-    archive = tmp_path / "out.tar.gz"
+    archive = tmp_path / "out.tar"
     target = Upload(project, "/home/daytona/project")
-    report = pack([target], archive)
-    with tarfile.open(archive) as tar:
+    manifest = scan([target])
+    pack(manifest.trees, archive)
+    report = manifest.report
+    with tarfile.open(archive, ignore_zeros=True) as tar:  # one archive per mapping
         names = {n.removeprefix("home/daytona/project/") for n in tar.getnames()}
     return names, report.secrets, report.summary([target])
 

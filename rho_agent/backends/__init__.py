@@ -19,8 +19,9 @@ from rho_agent.backends._registry import (
     resolve_backend,
 )
 from rho_agent.backends._remote import RemoteWorkspace
+from rho_agent.backends._report import PackReport
 from rho_agent.backends._request import Backend, OpenRequest
-from rho_agent.backends._transfer import PackReport, Upload, parse_download, parse_upload
+from rho_agent.backends._specs import Upload, parse_download, parse_upload
 from rho_agent.backends._types import ExecResult, Notify, NotRegularFileError
 from rho_agent.backends._workspace import Workspace
 

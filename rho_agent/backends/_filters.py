@@ -161,16 +161,40 @@ def outer_gitignores(root: Path) -> IgnoreStack:
     return stack
 
 
+#: Every SECRET_FILES glob as one regex (`fnmatch.translate`, as `fnmatchcase` uses): an
+#: upload asks this of every file, and 48 separate globs cost a millisecond per 20 files.
+_SECRET_NAME = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in SECRET_FILES))
+#: The last part of every SECRET_PATHS pattern: only a name matching one needs the full test.
+_SECRET_PATH_NAME = re.compile(
+    "|".join(f"(?:{fnmatch.translate(p.rsplit('/', 1)[-1])})" for p in SECRET_PATHS)
+)
+
+
 def is_secret(path: str, *, is_dir: bool = False) -> bool:
     """Whether `path` (relative to the uploaded directory, or a bare name) holds credentials."""
-    parts = PurePosixPath(path).parts
+    parts = tuple(path.split("/")) if _plain(path) else PurePosixPath(path).parts
     if not parts:
         return False
     if is_dir:
         return parts[-1] in SECRET_DIRS
     if parts[-1] in SECRET_TEMPLATES:
         return False
-    return any(_tail_matches(parts, pattern) for pattern in (*SECRET_FILES, *SECRET_PATHS))
+    if _SECRET_NAME.match(parts[-1]):
+        return True
+    return _SECRET_PATH_NAME.match(parts[-1]) is not None and any(
+        _tail_matches(parts, pattern) for pattern in SECRET_PATHS
+    )
+
+
+def _plain(path: str) -> bool:
+    """Whether splitting `path` at `/` gives what PurePosixPath would (the walk's paths)."""
+    return (
+        path not in ("", ".")
+        and "//" not in path
+        and not path.startswith(("/", "./"))
+        and not path.endswith(("/", "/."))
+        and "/./" not in path
+    )
 
 
 def _tail_matches(parts: tuple[str, ...], pattern: str) -> bool:

@@ -19,7 +19,7 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -269,6 +269,16 @@ class LocalWorkspace(Workspace):
                 resolved,
             )
         return resolved
+
+    async def put_stream(
+        self, chunks: Callable[[], AsyncIterator[bytes]], path: str, *, size: int
+    ) -> None:
+        """Written as the chunks come (an upload's staging file: no copy held in memory)."""
+        target = Path(self.resolve(path))
+        await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+        with open(target, "wb") as f:
+            async for chunk in chunks():
+                await asyncio.to_thread(f.write, chunk)
 
 
 def _atomic_write(path: str, data: bytes) -> None:

@@ -17,11 +17,19 @@ sandbox (creating…)", where the phase is whatever `_provision` last set in `ph
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from abc import abstractmethod
 
 from rho_agent.backends._types import Notify
 from rho_agent.backends._workspace import Workspace
 from rho_agent.errors import SandboxError
+
+#: The workspace whose provisioning the current task belongs to: set in the provisioning task
+#: and inherited by the tasks it starts (an upload's parallel requests), which must not wait
+#: for provisioning to end, as provisioning waits for them.
+_provisioning: contextvars.ContextVar[RemoteWorkspace | None] = contextvars.ContextVar(
+    "rho_agent_provisioning", default=None
+)
 
 _CLOSED_DURING_SETUP = "The sandbox was still being set up when the session closed."
 
@@ -56,6 +64,7 @@ class RemoteWorkspace(Workspace):
             self._task = asyncio.ensure_future(self._run_provision())
 
     async def _run_provision(self) -> None:
+        _provisioning.set(self)
         try:
             await self._provision()
         except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
@@ -79,7 +88,7 @@ class RemoteWorkspace(Workspace):
         waiting = (
             task is not None
             and not task.done()
-            and task is not asyncio.current_task()
+            and _provisioning.get() is not self
             and self.failure is None
             and not self._closed
         )
@@ -94,7 +103,7 @@ class RemoteWorkspace(Workspace):
                 "This session is closed and its sandbox is gone; start a new session."
             )
         task = self._task
-        if task is None or task is asyncio.current_task():
+        if task is None or _provisioning.get() is self:
             return  # not started, or provisioning itself is calling
         if not task.done() and self.failure is None:
             waits: set[asyncio.Future[None]] = {task}

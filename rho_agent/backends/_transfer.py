@@ -1,263 +1,95 @@
-"""Moving files into and out of a workspace as one archive, not a request per file.
+"""Moving files into and out of a workspace: streamed, in as few requests as the shape allows.
 
-Upload: local files and directories are packed into one `.tar.gz` (directories filtered, see
-`_filters.py`: `.gitignore`d files, junk directories such as `.git` and `node_modules`, and
-secrets such as `.env` and private keys are left out), the archive is put into the workspace with one
-transfer, and one `tar -x` command unpacks every mapping in place. Download: one command packs
-the remote path (a file or a whole directory), one transfer fetches it, and it is unpacked
-locally with tarfile's `data` filter (no absolute paths, no `..`, no device files).
+Upload (`upload`):
 
-Everything here acts through an `Endpoint` (the few `Workspace` methods it uses: `resolve`,
-`exec`, `put_file`, `get_file`), so it works the same on every backend; `Workspace` calls in
-here, never the other way round.
+    scan (thread) ─► Manifest: tar names per mapping, big files, report, what shrinks
+    ├─ one request: `tar` subprocess (│ zstd -1, if it at least halves) ─► request body
+    │     ─► /tmp/.rho-upload-X/tree.tar[.zst]
+    ├─ one request for the big files (≥ 8 MB) that do not shrink, each streamed from disk,
+    │     and one per big file that does (through zstd)       ─► /tmp/.rho-upload-X/N
+    │     (these requests run side by side)
+    └─ one command: make the mappings' parents and the working dir, unpack at /, move each
+       big file into place with its mode and mtime, remove the staging directory; sent
+       alongside the upload when there are only big files sent as they are (it waits in the
+       sandbox until each has arrived whole), after it otherwise
+
+Nothing is written to local disk (see `_tarpipe.py`) and no CPU goes into compressing what
+does not shrink (`_shrink.py`); a sandbox without zstd gets it again as it is. The bytes go
+to a staging directory first, so an upload cut short leaves nothing at the remote paths.
+Directories are filtered as `_manifest.py` says (`.gitignore`d files, junk directories such
+as `.git` and `node_modules`, and secrets such as `.env` and private keys are left out).
+
+Download (`download`): one command packs the remote path (a file or a whole directory) with
+`tar -c` (uncompressed), one streamed transfer fetches it, and it is unpacked as it arrives
+with tarfile's `data` filter (no absolute paths, no `..`, no device files) into a staging
+directory beside the target, then moved into place.
+
+Everything here acts through an `Endpoint` (the few `Workspace` methods it uses), so it works
+the same on every backend; `Workspace` calls in here, never the other way round.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import io
 import math
 import os
 import posixpath
 import secrets
 import shlex
 import shutil
-import stat
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from rho_agent.backends._filters import SKIP_DIRS, IgnoreStack, is_secret, outer_gitignores
+from rho_agent.backends._manifest import LooseFile, Manifest, scan
+from rho_agent.backends._report import PackReport, format_size, plural
+from rho_agent.backends._specs import Upload, parse_download, parse_upload
+from rho_agent.backends._tarpipe import file_stream, tar_stream
 from rho_agent.backends._types import ExecResult, Notify
-from rho_agent.errors import ConfigError, SandboxError
+from rho_agent.errors import SandboxError
 
-#: Archives at least this big report progress while they upload.
+__all__ = [
+    "Endpoint",
+    "PackReport",
+    "Upload",
+    "download",
+    "format_size",
+    "parse_download",
+    "parse_upload",
+    "plural",
+    "send",
+    "upload",
+]
+
+#: Uploads at least this big report progress while they go.
 PROGRESS_BYTES = 8 * 1024 * 1024
-#: Beyond these an upload is refused (most likely a directory uploaded by mistake).
-MAX_FILES = 100_000
-MAX_BYTES = 4 * 1024**3
+#: Requests of one upload in flight at once (the tree's and the loose files').
+PARALLEL_REQUESTS = 4
+#: The place command's exit status when the sandbox has no zstd (nothing was unpacked).
+NO_ZSTD_EXIT = 75
 
+#: Extracting an upload may take this long at least, and longer the bigger it is (slow disks,
+#: many small files): seconds = max(floor, bytes / EXTRACT_BYTES_PER_SECOND + files / EXTRACT_FILES_PER_SECOND).
+EXTRACT_MIN_SECONDS = 60.0
+EXTRACT_BYTES_PER_SECOND = 5 * 1024 * 1024
+EXTRACT_FILES_PER_SECOND = 500
+#: The slowest upload rate a place command sent alongside its upload waits for.
+UPLOAD_BYTES_PER_SECOND = 512 * 1024
 
-# ------------------------------------------------------------------ specs
-
-
-@dataclass(frozen=True)
-class Upload:
-    """One `--upload LOCAL:REMOTE` mapping, validated."""
-
-    local: Path
-    remote: str  # absolute POSIX path in the workspace
-
-    @property
-    def is_dir(self) -> bool:
-        return self.local.is_dir()
-
-
-def parse_upload(spec: str, *, working_dir: str, flag: str = "--upload") -> Upload:
-    """`./local/path:/remote/path` → Upload. The local path must exist.
-
-    The split is at the last `:` (remote paths have none). A relative remote path is taken
-    from `working_dir`.
-    """
-    local, sep, remote = spec.rpartition(":")
-    if not sep or not local.strip() or not remote.strip():
-        raise ConfigError(f"{flag} {spec!r}: expected LOCAL:REMOTE, e.g. {flag} ./data:/work/data")
-    source = Path(local).expanduser()
-    if not source.exists():
-        raise ConfigError(f"{flag} {spec!r}: {local} does not exist (relative to {Path.cwd()})")
-    if not (source.is_file() or source.is_dir()):
-        raise ConfigError(f"{flag} {spec!r}: {local} is not a regular file or directory")
-    remote = posixpath.normpath(posixpath.join(working_dir, remote.strip()))
-    if remote == "/":
-        raise ConfigError(f"{flag} {spec!r}: the remote path cannot be / itself")
-    return Upload(source.resolve(), remote)
-
-
-def parse_download(spec: str, *, flag: str = "--download") -> tuple[str, Path]:
-    """`/remote/path:./local/path` → (remote, local); split at the first `:`."""
-    remote, sep, local = spec.partition(":")
-    if not sep or not remote.strip() or not local.strip():
-        raise ConfigError(
-            f"{flag} {spec!r}: expected REMOTE:LOCAL, e.g. {flag} /work/results.json:./results.json"
-        )
-    return remote.strip(), Path(local).expanduser()
-
-
-# ------------------------------------------------------------------ packing
-
-
-@dataclass
-class PackReport:
-    """What went into an archive and what was left out."""
-
-    files: int = 0
-    bytes: int = 0
-    archive_bytes: int = 0
-    #: Members under the mappings (files, directories, links): 0 means nothing to send.
-    entries: int = 0
-    secrets: list[str] = field(default_factory=list)
-    gitignored: list[str] = field(default_factory=list)
-    skipped_dirs: list[str] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return self.entries == 0
-
-    def summary(self, uploads: list[Upload]) -> str:
-        """One line: what is uploaded (or that nothing is), what was skipped, and how to
-        include it."""
-        where = ", ".join(u.remote for u in uploads)
-        if self.empty:
-            sources = ", ".join(str(u.local) for u in uploads)
-            line = f"Nothing to upload from {sources} (no request sent)"
-        else:
-            line = (
-                f"Uploading {plural(self.files, 'file')}, {format_size(self.bytes)} "
-                f"({format_size(self.archive_bytes)} compressed), to {where}"
-            )
-        self.secrets.sort()
-        self.gitignored.sort()
-        skipped = []
-        if self.secrets:
-            skipped.append(f"{len(self.secrets)} secret file(s): {_few(self.secrets)}")
-        if self.gitignored:
-            skipped.append(f"{len(self.gitignored)} .gitignored: {_few(self.gitignored)}")
-        if self.skipped_dirs:
-            skipped.append(f"directories {_few(sorted(set(self.skipped_dirs)))}")
-        if not skipped:
-            return line + "." if self.empty else line
-        example = (self.secrets or self.gitignored or self.skipped_dirs)[0]
-        dest = (
-            posixpath.join(uploads[0].remote, example) if uploads[0].is_dir else uploads[0].remote
-        )
-        return (
-            f"{line}; skipped {'; '.join(skipped)}. To include one, name it: "
-            f"--upload ./{example}:{dest}"
-        )
-
-
-def _few(items: list[str], n: int = 4) -> str:
-    shown = ", ".join(items[:n])
-    return f"{shown}, +{len(items) - n} more" if len(items) > n else shown
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """`1 file`, `12 files`, `1,204 files` (`many` for irregular plurals)."""
-    return f"{n:,} {word if n == 1 else many or word + 's'}"
-
-
-def format_size(n: float) -> str:
-    """A size the one way every transfer message gives it: `512 B`, `9.8 KB`, `980 KB`,
-    `2.4 MB`, `1.1 GB` (1 KB = 1024 bytes; one decimal below 10, none above)."""
-    value, unit = float(n), "B"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if round(value, 1 if value < 10 else 0) < 1024 or unit == "TB":
-            break
-        value /= 1024
-    if unit == "B":
-        return f"{value:.0f} B"
-    return f"{value:.1f} {unit}" if value < 9.95 else f"{value:.0f} {unit}"
-
-
-def _walk(root: Path, report: PackReport) -> Iterator[tuple[Path, str]]:
-    """(host path, path relative to root) of everything under `root` that is uploaded."""
-    stack = outer_gitignores(root).entered(root)
-    pending: list[tuple[Path, IgnoreStack]] = [(root, stack)]
-    while pending:
-        directory, rules = pending.pop()
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError as exc:
-            raise ConfigError(f"Cannot read {directory} for upload: {exc.strerror}") from None
-        for entry in entries:
-            path = Path(entry.path)
-            rel = path.relative_to(root).as_posix()
-            is_dir = entry.is_dir(follow_symlinks=False)
-            if is_dir and (entry.name in SKIP_DIRS):
-                report.skipped_dirs.append(entry.name + "/")
-                continue
-            if is_secret(rel, is_dir=is_dir):
-                report.secrets.append(rel + ("/" if is_dir else ""))
-                continue
-            if rules.ignored(path, is_dir):
-                report.gitignored.append(rel + ("/" if is_dir else ""))
-                continue
-            yield path, rel
-            if is_dir:
-                pending.append((path, rules.entered(path)))
-
-
-def _tarinfo_filter(info: tarfile.TarInfo) -> tarfile.TarInfo:
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info
-
-
-def pack(uploads: list[Upload], out: Path, *, compresslevel: int = 1) -> PackReport:
-    """Write one .tar.gz at `out` holding every mapping at its remote path (relative to /)."""
-    report = PackReport()
-    with tarfile.open(out, "w:gz", compresslevel=compresslevel) as tar:
-        for upload in uploads:
-            arc_root = upload.remote.lstrip("/")
-            items: Iterator[tuple[Path, str]]
-            items = (
-                iter([(upload.local, "")])
-                if upload.local.is_file()
-                else _walk(upload.local, report)
-            )
-            if upload.local.is_dir():
-                tar.add(upload.local, arcname=arc_root, recursive=False, filter=_tarinfo_filter)
-            for path, rel in items:
-                arcname = posixpath.join(arc_root, rel) if rel else arc_root
-                try:
-                    st = path.lstat()
-                    if not (
-                        stat.S_ISREG(st.st_mode)
-                        or stat.S_ISDIR(st.st_mode)
-                        or stat.S_ISLNK(st.st_mode)
-                    ):
-                        continue  # sockets, fifos, devices
-                    tar.add(path, arcname=arcname, recursive=False, filter=_tarinfo_filter)
-                except OSError as exc:
-                    raise ConfigError(f"Cannot read {path} for upload: {exc.strerror}") from None
-                report.entries += 1
-                if stat.S_ISREG(st.st_mode):
-                    report.files += 1
-                    report.bytes += st.st_size
-                    if report.files > MAX_FILES or report.bytes > MAX_BYTES:
-                        raise ConfigError(
-                            f"Uploading {upload.local} would send more than {MAX_FILES:,} files or "
-                            f"{MAX_BYTES // 1024**3} GB. Leave the bulk out with .gitignore, or upload "
-                            "only what the agent needs with --upload LOCAL:REMOTE."
-                        )
-    report.archive_bytes = out.stat().st_size
-    return report
-
-
-def extract_command(archive: str, uploads: list[Upload]) -> str:
-    """One shell command: make each mapping's parent directory, unpack at /, delete the archive.
-
-    A parent the sandbox user may not create (e.g. `/work`) is made with `sudo -n` when
-    available and handed to the user.
-    """
-    parents = sorted({posixpath.dirname(u.remote) for u in uploads})
-    q = shlex.quote
-    make = " ".join(q(p) for p in parents)
-    return (
-        f'a={q(archive)}; for d in {make}; do [ -d "$d" ] || mkdir -p "$d" 2>/dev/null || '
-        f'{{ sudo -n mkdir -p "$d" && sudo -n chown "$(id -u):$(id -g)" "$d"; }} || exit 1; done; '
-        f'tar -xzf "$a" -C / --no-same-owner --no-overwrite-dir; s=$?; rm -f "$a"; exit $s'
-    )
-
-
-# ------------------------------------------------------------------ workspace operations
+Chunks = Callable[[], AsyncIterator[bytes]]
 
 
 class Endpoint(Protocol):
-    """What moving an archive needs of a workspace."""
+    """What moving files needs of a workspace."""
+
+    #: Whether the workspace can unpack zstd (learned by the first compressed upload).
+    unzstd: bool
 
     def resolve(self, path: str) -> str: ...
 
@@ -271,74 +103,235 @@ class Endpoint(Protocol):
         confined: bool = True,
     ) -> ExecResult: ...
 
-    async def put_file(self, local: Path, path: str, *, notify: Notify | None = None) -> None: ...
+    async def put_stream(self, chunks: Chunks, path: str, *, size: int) -> None: ...
+
+    async def put_files(self, files: list[tuple[Path, str]], *, size: int) -> None: ...
+
+    def get_stream(self, path: str) -> AsyncIterator[bytes]: ...
 
     async def get_file(self, path: str, local: Path) -> None: ...
 
 
-@dataclass
-class Packed:
-    """An archive on local disk, ready to send (`prepare`), and what went into it."""
-
-    uploads: list[Upload]
-    archive: Path
-    report: PackReport
-
-    def discard(self) -> None:
-        self.archive.unlink(missing_ok=True)
+# ------------------------------------------------------------------ upload
 
 
-def prepare(uploads: list[Upload]) -> Packed:
-    """Pack `uploads` into a temporary .tar.gz (blocking: run it in a thread)."""
-    fd, name = tempfile.mkstemp(prefix="rho-upload-", suffix=".tar.gz")
-    os.close(fd)
-    archive = Path(name)
+async def upload(
+    ws: Endpoint,
+    uploads: list[Upload],
+    *,
+    notify: Notify | None = None,
+    make_dirs: Iterable[str] = (),
+) -> PackReport:
+    """Put every mapping into `ws` (see the module docstring); `make_dirs` are made by the
+    same command that unpacks (e.g. the working directory)."""
+    manifest = await asyncio.to_thread(scan, uploads)
+    return await send(ws, manifest, notify=notify, make_dirs=make_dirs)
+
+
+async def send(
+    ws: Endpoint,
+    manifest: Manifest,
+    *,
+    notify: Notify | None = None,
+    make_dirs: Iterable[str] = (),
+) -> PackReport:
+    """Send a scanned upload. One with nothing in it sends no request; the notice says so.
+    What was compressed is sent again as it is if the sandbox has no zstd to unpack it."""
+    report = manifest.report
+    if notify:
+        await notify(report.summary(manifest.uploads))
+    if report.empty:
+        return report
+    if not ws.unzstd:
+        manifest = manifest.uncompressed()
     try:
-        return Packed(uploads, archive, pack(uploads, archive))
+        await _send_once(ws, manifest, notify, make_dirs)
+    except _NoZstd:
+        ws.unzstd = False  # remembered for this workspace's later uploads
+        await _send_once(ws, manifest.uncompressed(), notify, make_dirs)
+    return report
+
+
+class _NoZstd(Exception):
+    """The sandbox has no zstd: what was sent compressed cannot be unpacked there."""
+
+
+async def _send_once(
+    ws: Endpoint, manifest: Manifest, notify: Notify | None, make_dirs: Iterable[str]
+) -> None:
+    staging = f"/tmp/.rho-upload-{secrets.token_hex(6)}"
+    total = manifest.tar_bytes + sum(f.size for f in manifest.loose)
+    progress = _Progress(total, notify if notify and total >= PROGRESS_BYTES else None)
+    limit = asyncio.Semaphore(PARALLEL_REQUESTS)
+
+    async def put(chunks: Chunks, path: str, size: int) -> None:
+        async with limit:
+            await ws.put_stream(progress.counted(chunks), path, size=size)
+
+    async def put_as_they_are(files: list[tuple[Path, str]], size: int) -> None:
+        async with limit:
+            await ws.put_files(files, size=size)
+
+    def tree() -> AsyncIterator[bytes]:
+        return tar_stream(manifest.trees, compress=manifest.compress_tree)
+
+    sends = []
+    if any(t.names for t in manifest.trees):
+        sends.append(put(tree, f"{staging}/{_tree_name(manifest)}", manifest.tar_bytes))
+    # Big files that do not shrink: with nobody watching progress, one request for all, as
+    # the SDK sends files (its fastest way, which cannot count the bytes as they go);
+    # otherwise each counted as it streams, like everything else.
+    raw = [(n, f) for n, f in enumerate(manifest.loose) if not f.compress]
+    if raw and progress.notify is None:
+        files = [(f.local, f"{staging}/{n}") for n, f in raw]
+        sends.append(put_as_they_are(files, sum(f.size for _, f in raw)))
+    for n, loose in enumerate(manifest.loose):
+        if loose.compress or progress.notify is not None:
+            chunks = functools.partial(file_stream, loose.local, compress=loose.compress)
+            sends.append(
+                put(chunks, f"{staging}/{n}{'.zst' if loose.compress else ''}", loose.size)
+            )
+    dirs = sorted({*manifest.remote_dirs, *make_dirs})
+    if not _overlappable(manifest):
+        await _all(sends)
+        await progress.finished()  # compressed streams send fewer bytes than they count
+        await _place(ws, staging, manifest, dirs)
+        return
+    # Only big files as they are, whose sizes are known: the command that places them goes
+    # out with them and waits in the sandbox until each has arrived whole (a round trip saved).
+    placing = asyncio.ensure_future(_place(ws, staging, manifest, dirs, arriving=True))
+    try:
+        await _all(sends)
     except BaseException:
-        archive.unlink(missing_ok=True)
+        placing.cancel()
+        await asyncio.gather(placing, return_exceptions=True)
+        raise
+    await progress.finished()
+    await placing
+
+
+def _overlappable(manifest: Manifest) -> bool:
+    """Whether the place command can be sent alongside the upload: nothing but loose files
+    sent as they are (a staged file is complete once it has its local size)."""
+    no_tree = not any(t.names for t in manifest.trees)
+    return no_tree and bool(manifest.loose) and not any(f.compress for f in manifest.loose)
+
+
+def _tree_name(manifest: Manifest) -> str:
+    return "tree.tar.zst" if manifest.compress_tree else "tree.tar"
+
+
+async def _all(coros: list[Coroutine[Any, Any, None]]) -> None:
+    """Run `coros` side by side; the first failure cancels the rest and is raised."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         raise
 
 
-#: Extracting an upload may take this long at least, and longer the bigger it is (slow disks,
-#: many small files): seconds = max(floor, bytes / EXTRACT_BYTES_PER_SECOND + files / EXTRACT_FILES_PER_SECOND).
-EXTRACT_MIN_SECONDS = 60.0
-EXTRACT_BYTES_PER_SECOND = 5 * 1024 * 1024
-EXTRACT_FILES_PER_SECOND = 500
+class _Progress:
+    """`Uploading [###.......]  30% of 52 MB` lines, one per tenth, over every request."""
+
+    def __init__(self, total: int, notify: Notify | None) -> None:
+        self.total, self.notify = max(total, 1), notify
+        self.sent = 0
+        self.shown = -1
+
+    def counted(self, chunks: Chunks) -> Chunks:
+        if self.notify is None:
+            return chunks
+
+        async def counting() -> AsyncIterator[bytes]:
+            async for chunk in chunks():
+                yield chunk
+                self.sent += len(chunk)
+                await self._show()
+
+        return counting
+
+    async def finished(self) -> None:
+        if self.notify is not None and self.shown < 10:
+            self.sent = self.total
+            await self._show()
+
+    async def _show(self) -> None:
+        percent = min(100, self.sent * 100 // self.total)
+        if percent // 10 > self.shown and self.notify is not None:
+            self.shown = percent // 10
+            bar = "#" * (percent // 10) + "." * (10 - percent // 10)
+            await self.notify(f"Uploading [{bar}] {percent:3d}% of {format_size(self.total)}")
+
+
+def place_command(
+    staging: str, manifest: Manifest, dirs: list[str], *, arriving: bool = False
+) -> str:
+    """One shell command: make `dirs` (with `sudo -n` where the sandbox user may not, handing
+    them to the user), unpack the tree archive at `/`, move each loose file into place with
+    its mode and mtime, and remove `staging` whatever happens. `arriving`: first wait until
+    each loose file has its full size (the command was sent alongside the upload)."""
+    q = shlex.quote
+    lines = [f"s={q(staging)}; trap 'rm -rf \"$s\"' EXIT"]
+    if arriving:
+        lines.append(
+            'w() { while [ ! -e "$1" ]; do sleep 0.01; done; '
+            'while [ "$(stat -c %s -- "$1")" != "$2" ]; do sleep 0.01; done; }'
+        )
+        lines += [f'w "$s/{n}" {f.size}' for n, f in enumerate(manifest.loose)]
+    if place_command_needs_zstd(manifest):
+        lines.append(f"zstd -V >/dev/null 2>&1 || exit {NO_ZSTD_EXIT}")
+    if dirs:
+        lines.append(
+            f'for d in {" ".join(q(d) for d in dirs)}; do [ -d "$d" ] || mkdir -p "$d" 2>/dev/null || '
+            f'{{ sudo -n mkdir -p "$d" && sudo -n chown "$(id -u):$(id -g)" "$d"; }} || exit 1; done'
+        )
+    if any(t.names for t in manifest.trees):
+        unpack = "tar -x --ignore-zeros -C / --no-same-owner --no-overwrite-dir"
+        if manifest.compress_tree:
+            lines.append(f'set -o pipefail; zstd -dcq "$s/tree.tar.zst" | {unpack} -f - || exit $?')
+        else:
+            lines.append(f'{unpack} -f "$s/tree.tar" || exit $?')
+    for n, loose in enumerate(manifest.loose):
+        if loose.compress:
+            lines.append(f'zstd -dqf --rm "$s/{n}.zst" -o "$s/{n}" || exit $?')
+        lines.append(_move_into_place(f'"$s"/{n}', loose))
+    return "; ".join(lines)
+
+
+def place_command_needs_zstd(manifest: Manifest) -> bool:
+    return manifest.compress_tree or any(f.compress for f in manifest.loose)
+
+
+def _move_into_place(staged: str, loose: LooseFile) -> str:
+    q = shlex.quote
+    return (
+        f"chmod {loose.mode:o} {staged} && touch -m -d @{loose.mtime} {staged} && "
+        f"mv -fT {staged} {q(loose.remote)} || exit $?"
+    )
 
 
 def extract_timeout(report: PackReport) -> float:
-    """Seconds the extract command of an archive with this report may take."""
+    """Seconds the unpacking command of an upload with this report may take."""
     scaled = report.bytes / EXTRACT_BYTES_PER_SECOND + report.files / EXTRACT_FILES_PER_SECOND
     return float(math.ceil(max(EXTRACT_MIN_SECONDS, scaled)))
 
 
-async def send(ws: Endpoint, packed: Packed, *, notify: Notify | None = None) -> PackReport:
-    """One transfer of the archive and one extract command; the local archive is removed.
-    An archive with nothing in it is not sent at all (no request); the notice says so."""
-    try:
-        if notify:
-            await notify(packed.report.summary(packed.uploads))
-        if packed.report.empty:
-            return packed.report
-        remote = f"/tmp/.rho-upload-{secrets.token_hex(6)}.tar.gz"
-        big = packed.report.archive_bytes >= PROGRESS_BYTES
-        await ws.put_file(packed.archive, remote, notify=notify if big else None)
-        await _extract(ws, remote, packed)
-        return packed.report
-    finally:
-        packed.discard()
-
-
-async def _extract(ws: Endpoint, remote: str, packed: Packed) -> None:
-    """Run the extract command, bounded by `extract_timeout`; a failure or a hang says what
-    ran, on what, and for how long."""
-    report = packed.report
+async def _place(
+    ws: Endpoint, staging: str, manifest: Manifest, dirs: list[str], *, arriving: bool = False
+) -> None:
+    """Run `place_command`, bounded by `extract_timeout` (plus the upload's own time when it
+    goes out alongside the upload); a failure or a hang says what ran, on what, and for how
+    long."""
+    report = manifest.report
     seconds = extract_timeout(report)
+    if arriving:
+        seconds += math.ceil(report.bytes / UPLOAD_BYTES_PER_SECOND)
     what = (
-        f"`tar -xzf {remote} -C /` (a {format_size(report.archive_bytes)} archive: "
-        f"{plural(report.files, 'file')}, {format_size(report.bytes)} unpacked, "
-        f"for {', '.join(u.remote for u in packed.uploads)})"
+        f"`tar -xf {staging}/{_tree_name(manifest)} -C /` ({plural(report.files, 'file')}, "
+        f"{format_size(report.bytes)}, for {', '.join(u.remote for u in manifest.uploads)})"
     )
     hung = (
         f"Unpacking the upload in the sandbox hung: {what} did not finish within its limit "
@@ -351,7 +344,10 @@ async def _extract(ws: Endpoint, remote: str, packed: Packed) -> None:
     started = time.monotonic()
     try:
         result = await ws.exec(
-            extract_command(remote, packed.uploads), cwd="/", timeout=seconds, confined=False
+            place_command(staging, manifest, dirs, arriving=arriving),
+            cwd="/",
+            timeout=seconds,
+            confined=False,
         )
     except SandboxError as exc:
         if time.monotonic() - started >= seconds:
@@ -361,6 +357,8 @@ async def _extract(ws: Endpoint, remote: str, packed: Packed) -> None:
         ) from exc
     if result.timed_out:
         raise SandboxError(f"{hung} and was killed. {advice}")
+    if result.exit_code == NO_ZSTD_EXIT and place_command_needs_zstd(manifest):
+        raise _NoZstd
     if result.exit_code != 0:
         raise SandboxError(
             f"Unpacking the upload in the sandbox failed (exit {result.exit_code}): {what}: "
@@ -368,11 +366,7 @@ async def _extract(ws: Endpoint, remote: str, packed: Packed) -> None:
         )
 
 
-async def upload(
-    ws: Endpoint, uploads: list[Upload], *, notify: Notify | None = None
-) -> PackReport:
-    """Put every mapping into `ws` with one archive transfer and one extract command."""
-    return await send(ws, await asyncio.to_thread(prepare, uploads), notify=notify)
+# ------------------------------------------------------------------ download
 
 
 async def download(ws: Endpoint, remote: str, local: str | os.PathLike[str]) -> Path:
@@ -385,12 +379,12 @@ async def download(ws: Endpoint, remote: str, local: str | os.PathLike[str]) -> 
     target = Path(local).expanduser()
     if target.is_dir():
         target = target / posixpath.basename(remote.rstrip("/"))
-    tmp = f"/tmp/.rho-download-{secrets.token_hex(6)}.tar.gz"
+    tmp = f"/tmp/.rho-download-{secrets.token_hex(6)}.tar"
     q = shlex.quote
     parent, name = posixpath.split(remote.rstrip("/") or "/")
     probe = await ws.exec(
-        f"if [ -d {q(remote)} ]; then tar -czf {q(tmp)} -C {q(parent or '/')} -- {q(name)} && echo dir; "
-        f"elif [ -e {q(remote)} ]; then echo file; else echo none; fi",
+        f"if [ -d {q(remote)} ]; then tar -cf {q(tmp)} --format=gnu -C {q(parent or '/')} -- {q(name)} "
+        f"&& echo dir; elif [ -e {q(remote)} ]; then echo file; else echo none; fi",
         cwd="/",
         timeout=600,
         confined=False,
@@ -404,14 +398,9 @@ async def download(ws: Endpoint, remote: str, local: str | os.PathLike[str]) -> 
         return target
     if kind[0] != "dir":
         raise SandboxError(f"Packing {remote} for download failed: {probe.output.strip()[-500:]}")
-    fd, name_ = tempfile.mkstemp(prefix="rho-download-", suffix=".tar.gz")
-    os.close(fd)
-    archive = Path(name_)
     try:
-        await ws.get_file(tmp, archive)
-        await asyncio.to_thread(_unpack_dir, archive, name, target)
+        await _receive_tree(ws.get_stream(tmp), name, target)
     finally:
-        archive.unlink(missing_ok=True)
         try:
             await ws.exec(f"rm -f {q(tmp)}", cwd="/", timeout=60, confined=False)
         except Exception:  # the archive is in /tmp; leaving it is harmless
@@ -419,12 +408,63 @@ async def download(ws: Endpoint, remote: str, local: str | os.PathLike[str]) -> 
     return target
 
 
-def _unpack_dir(archive: Path, name: str, target: Path) -> None:
-    """Unpack the tree stored under `name` in `archive` as `target`."""
+async def _receive_tree(chunks: AsyncIterator[bytes], name: str, target: Path) -> None:
+    """Unpack the tar stream `chunks` (a tree stored under `name`) as `target`, in a thread
+    that pulls the chunks from the loop as it needs them: no copy of the archive on disk."""
+    reader = _LoopReader(chunks, asyncio.get_running_loop())
+    try:
+        await asyncio.to_thread(_unpack_stream, io.BufferedReader(reader, 1 << 20), name, target)
+    finally:
+        reader.stop()
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(RuntimeError):  # still being read by a cancelled pull
+                await aclose()
+
+
+class _LoopReader(io.RawIOBase):
+    """A blocking file over an async iterator of the event loop (read from another thread)."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        self._chunks, self._loop = chunks, loop
+        self._buf = memoryview(b"")
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def stop(self) -> None:
+        self._done = True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._buf:
+            if self._done:
+                return 0
+            future = asyncio.run_coroutine_threadsafe(_next(self._chunks), self._loop)
+            chunk = future.result()
+            if chunk is None:
+                self._done = True
+                return 0
+            self._buf = memoryview(chunk)
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+async def _next(chunks: AsyncIterator[bytes]) -> bytes | None:
+    try:
+        return await anext(chunks)
+    except StopAsyncIteration:
+        return None
+
+
+def _unpack_stream(stream: io.BufferedReader, name: str, target: Path) -> None:
+    """Unpack the tree stored under `name` in the tar `stream` as `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".rho-download-", dir=target.parent))
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
             tar.extractall(staging, filter="data")
         source = staging / name
         if target.exists():

@@ -12,9 +12,12 @@ import asyncio
 import os
 import posixpath
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
-from rho_agent.backends._transfer import PackReport, Upload
+from rho_agent.backends._report import PackReport
+from rho_agent.backends._specs import Upload
+from rho_agent.backends._tarpipe import file_stream
 from rho_agent.backends._transfer import download as _download
 from rho_agent.backends._transfer import upload as _upload
 from rho_agent.backends._types import ExecResult, Notify
@@ -80,6 +83,9 @@ class Workspace(ABC):
 
     # -- built on the primitives (a backend may override them to do better) --------------
 
+    #: Whether `zstd` exists where the workspace unpacks uploads (an upload finds out).
+    unzstd: bool = True
+
     #: Set when a workspace that provisions in the background could not be made ready; the
     #: same error is raised by every later call.
     failure: BaseException | None = None
@@ -87,18 +93,42 @@ class Workspace(ABC):
     async def ready(self) -> None:
         """Wait until the workspace can be used (a remote one may still be provisioning)."""
 
-    async def put_file(self, local: Path, path: str, *, notify: Notify | None = None) -> None:
-        """Copy the local file `local` to absolute `path` (`notify` gets progress lines)."""
-        await self.write_bytes(path, await asyncio.to_thread(local.read_bytes))
+    async def put_stream(
+        self, chunks: Callable[[], AsyncIterator[bytes]], path: str, *, size: int
+    ) -> None:
+        """Write the bytes `chunks()` yields (about `size` of them) to the file at absolute
+        `path`. `chunks` may be called again to retry from the start."""
+        data = b"".join([chunk async for chunk in chunks()])
+        await self.write_bytes(path, data)
+
+    async def put_files(self, files: list[tuple[Path, str]], *, size: int) -> None:
+        """Copy each local file to its absolute path in the workspace (`size`: their total)."""
+        for local, path in files:
+            await self.put_stream(
+                lambda local=local: file_stream(local, compress=False),
+                path,
+                size=local.stat().st_size,
+            )
+
+    async def get_stream(self, path: str) -> AsyncIterator[bytes]:
+        """The contents of the file at absolute `path`, in chunks."""
+        yield await self.read_bytes(path)
 
     async def get_file(self, path: str, local: Path) -> None:
         """Copy the file at absolute `path` to the local file `local`."""
         data = await self.read_bytes(path)
         await asyncio.to_thread(local.write_bytes, data)
 
-    async def upload(self, uploads: list[Upload], *, notify: Notify | None = None) -> PackReport:
-        """Copy local files and directories in: one archive, one extract command."""
-        return await _upload(self, uploads, notify=notify)
+    async def upload(
+        self,
+        uploads: list[Upload],
+        *,
+        notify: Notify | None = None,
+        make_dirs: Iterable[str] = (),
+    ) -> PackReport:
+        """Copy local files and directories in: one streamed tar archive (big files beside
+        it), and one command that unpacks everything and makes `make_dirs`."""
+        return await _upload(self, uploads, notify=notify, make_dirs=make_dirs)
 
     async def download(self, path: str, local: str | os.PathLike[str]) -> Path:
         """Copy a file or a whole directory out to `local` (into it, if it is a directory)."""

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rho_agent._preload import soon
 from rho_agent.errors import MissingCredentialsError, ModelError
 from rho_agent.model._base import StreamCallbacks, TurnResult
 from rho_agent.model._usage import Price, Usage
@@ -54,8 +55,9 @@ class AnthropicModel:
         return self.model
 
     async def prepare(self) -> None:
-        """Import the SDK (about a second) off the event loop, so other work goes on meanwhile."""
-        await asyncio.to_thread(importlib.import_module, "anthropic")
+        """Import the SDK (about a second) off the event loop, so other work goes on meanwhile;
+        after any import asked for before (a sandbox's SDK), not against it for the GIL."""
+        await soon(lambda: importlib.import_module("anthropic"))
 
     def check_credentials(self) -> None:
         """Raise MissingCredentialsError now, before a run creates anything."""

@@ -27,6 +27,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Each SSE event is a small write of its own: with Nagle's algorithm on, one waits for
+        # the client's delayed ACK of the one before (~40 ms), a stall no real API has.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.fake._track(self.connection, True)
 
     def finish(self) -> None:

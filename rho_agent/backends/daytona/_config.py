@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rho_agent.backends._request import OpenRequest
-from rho_agent.backends._transfer import parse_upload
+from rho_agent.backends._specs import parse_upload
 from rho_agent.backends.daytona._client import check_credentials
 from rho_agent.backends.daytona._plan import (
     DEFAULT_IMAGE,
@@ -215,6 +215,7 @@ class DaytonaBackend:
         check_credentials(self.config)  # no SDK: ConfigError; no API key: MissingCredentialsError
         plan = await self._plan(request)  # bad uploads, Dockerfile, working dir: ConfigError
         workspace = DaytonaWorkspace(plan, notify=request.notify, confinement=request.confinement)
+        workspace.life.preload()  # before the model's SDK (Session.start asks for it next)
         if self.sandbox_id:
             try:
                 await workspace.attach(self.sandbox_id)

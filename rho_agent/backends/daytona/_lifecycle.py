@@ -12,13 +12,14 @@ Deletion finds a sandbox whose create request was cut short by its unique name.
 from __future__ import annotations
 
 import asyncio
-import importlib
+import contextlib
 import shlex
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rho_agent._preload import soon
 from rho_agent.backends._types import Notify
 from rho_agent.backends.daytona._client import make_client
 from rho_agent.backends.daytona._errors import (
@@ -51,6 +52,7 @@ class Lifecycle:
         self.sandbox: Any = None
         #: A create request went out and its sandbox is not known by id: delete by name.
         self.create_sent = False
+        self._client_soon: asyncio.Future[Any] | None = None
 
     # ------------------------------------------------------------------ the seam
 
@@ -123,11 +125,20 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ coming to be
 
+    def preload(self) -> None:
+        """Start importing the SDK and making the client now, first in the import lane (see
+        `rho_agent._preload`): the create request waits for nothing else."""
+        if self._client_soon is None and self.client is None:
+            self._client_soon = soon(lambda: make_client(self.plan.sdk_config))
+            # its failure is raised by connect(); unseen if the session ends first
+            self._client_soon.add_done_callback(lambda f: f.cancelled() or f.exception())
+
     async def connect(self) -> None:
-        """Import the SDK (off the event loop: it takes a second) and make the client."""
+        """The client `preload` makes (the SDK's import takes a second, off the event loop)."""
         if self.client is None:
-            await asyncio.to_thread(importlib.import_module, "daytona")
-            self.client = make_client(self.plan.sdk_config)
+            self.preload()
+            assert self._client_soon is not None
+            self.client = await self._client_soon
 
     async def attach(self, sandbox_id: str) -> Any:
         """Use an existing sandbox (`--sandbox ID`) instead of creating one; returns it."""
@@ -280,6 +291,10 @@ class Lifecycle:
             elif self.create_sent:
                 await self.delete_by_name(lookups=3)
         finally:
+            if self.client is None and self._client_soon is not None:
+                # made in the background but never used (closed while provisioning began)
+                with contextlib.suppress(Exception):
+                    self.client = await self._client_soon
             if self.client is not None:
                 await self.client.close()
 

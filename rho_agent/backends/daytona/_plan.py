@@ -9,7 +9,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from rho_agent.backends._transfer import Upload
+from rho_agent.backends._specs import Upload
 
 DEFAULT_IMAGE = "daytonaio/sandbox:latest"
 HOME = "/home/daytona"

@@ -21,11 +21,13 @@ import math
 import shlex
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from rho_agent.backends._manifest import Manifest, scan
 from rho_agent.backends._remote import RemoteWorkspace
-from rho_agent.backends._transfer import Packed, format_size, prepare, send
+from rho_agent.backends._transfer import send
 from rho_agent.backends._types import ExecResult, Notify, NotRegularFileError
 from rho_agent.backends.daytona._errors import state_of, status_of
 from rho_agent.backends.daytona._lifecycle import Lifecycle
@@ -99,9 +101,9 @@ class DaytonaWorkspace(RemoteWorkspace):
         make working_dir ─► install uv if asked ─► setup commands, streamed. A failure
         deletes what was created (unless keep) and becomes `failure`."""
         plan, life = self.plan, self.life
-        packing: asyncio.Future[Packed] | None = None
-        if plan.uploads:  # packed while the sandbox is being created
-            packing = asyncio.ensure_future(asyncio.to_thread(prepare, plan.uploads))
+        scanning: asyncio.Future[Manifest] | None = None
+        if plan.uploads:  # walked while the sandbox is being created
+            scanning = asyncio.ensure_future(asyncio.to_thread(scan, plan.uploads))
         try:
             self.phase = "creating"
             await life.connect()
@@ -113,11 +115,15 @@ class DaytonaWorkspace(RemoteWorkspace):
                     f"Starting sandbox {life.sandbox.id} ({state_of(life.sandbox)})…"
                 )
                 await life.start_again()
-            if packing is not None:
-                self.phase = "uploading"
-                await send(self, await packing, notify=self._notify)
-            self.phase = "making the working directory"
-            await self._make_working_dir()
+            manifest = await scanning if scanning is not None else None
+            if manifest is not None and not manifest.report.empty:
+                self.phase = "uploading"  # the working dir is made by the unpacking command
+                await send(self, manifest, notify=self._notify, make_dirs=[self.working_dir])
+            else:
+                if manifest is not None:
+                    await send(self, manifest, notify=self._notify)  # says nothing is sent
+                self.phase = "making the working directory"
+                await self._make_working_dir()
             shell = SetupShell(life, self.working_dir, self._notify)
             steps = [("install uv", uv_script(plan.uv_version), "uv")] if plan.needs_uv else []
             steps += [(c, c, f"setup {i}/{len(plan.setup)}") for i, c in enumerate(plan.setup, 1)]
@@ -125,8 +131,8 @@ class DaytonaWorkspace(RemoteWorkspace):
                 self.phase = "installing uv" if label == "uv" else f"running {label}"
                 await shell.run(title, command, label=label)
         except BaseException as exc:
-            if packing is not None:  # a packed archive that was not sent is removed
-                packing.add_done_callback(_discard_packed)
+            if scanning is not None:
+                scanning.cancel()
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
                 raise
             error = (
@@ -293,38 +299,53 @@ class DaytonaWorkspace(RemoteWorkspace):
             path=path,
         )
 
-    async def put_file(self, local: Path, path: str, *, notify: Notify | None = None) -> None:
+    async def put_stream(
+        self, chunks: Callable[[], AsyncIterator[bytes]], path: str, *, size: int
+    ) -> None:
+        """One streamed bulk-upload request; a retry starts `chunks()` afresh."""
         await self.wait_ready()
-        size = local.stat().st_size
         seconds = math.ceil(max(self.plan.request_timeout, size / (512 * 1024)))
         fs = self.sandbox.fs
-        if notify is None:
-            await self.life.call(
-                f"upload {local.name}",
-                lambda: fs.upload_file(str(local), path, seconds),
-                idempotent=True,
-                timeout=seconds + 15,
-            )
-            return
+        await self.life.call(
+            f"upload {path}",
+            lambda: fs.upload_file_stream(chunks(), path, timeout=seconds),
+            idempotent=True,
+            timeout=seconds + 15,
+        )
 
-        async def send() -> None:
-            shown = [-1]
+    async def put_files(self, files: list[tuple[Path, str]], *, size: int) -> None:
+        """One bulk-upload request for all of them, each file streamed from disk."""
+        from daytona import FileUpload
 
-            async def chunks() -> Any:
-                with open(local, "rb") as f:
-                    while chunk := await asyncio.to_thread(f.read, 1 << 20):
-                        yield chunk
+        await self.wait_ready()
+        seconds = math.ceil(max(self.plan.request_timeout, size / (512 * 1024)))
+        fs = self.sandbox.fs
+        uploads = [FileUpload(source=str(local), destination=path) for local, path in files]
+        await self.life.call(
+            f"upload {', '.join(local.name for local, _ in files)}",
+            lambda: fs.upload_files(uploads, timeout=seconds),
+            idempotent=True,
+            timeout=seconds + 15,
+        )
 
-            async def progress(p: Any) -> None:
-                percent = min(100, p.bytes_sent * 100 // max(size, 1))
-                if percent // 10 > shown[0]:
-                    shown[0] = percent // 10
-                    bar = "#" * (percent // 10) + "." * (10 - percent // 10)
-                    await notify(f"Uploading [{bar}] {percent:3d}% of {format_size(size)}")
+    async def get_stream(self, path: str) -> AsyncIterator[bytes]:
+        """One streamed download (a failure to start it is translated like any call)."""
+        await self.wait_ready()
+        seconds = math.ceil(max(self.plan.request_timeout, 600))
+        fs = self.sandbox.fs
+        stream = await self.life.call(
+            f"download {path}",
+            lambda: fs.download_file_stream(path, timeout=seconds),
+            idempotent=True,
+            path=path,
+        )
+        from daytona.common.errors import DaytonaError
 
-            await fs.upload_file_stream(chunks(), path, timeout=seconds, on_progress=progress)
-
-        await self.life.call(f"upload {local.name}", send, idempotent=True, timeout=seconds + 15)
+        try:
+            async for chunk in stream:
+                yield chunk
+        except DaytonaError as exc:
+            raise SandboxError(f"Downloading {path} failed: {exc}") from exc
 
     async def get_file(self, path: str, local: Path) -> None:
         await self.wait_ready()
@@ -397,11 +418,6 @@ async def _download_head(fs: Any, path: str, limit: int | None, seconds: int) ->
     except TimeoutError as exc:  # `seconds` passed
         raise DaytonaConnectionTimeoutError(f"Failed to download file: {path} timed out") from exc
     return bytes(data[:limit])
-
-
-def _discard_packed(task: asyncio.Future[Packed]) -> None:
-    if not task.cancelled() and task.exception() is None:
-        task.result().discard()
 
 
 async def _stop(task: asyncio.Future[Any]) -> None:

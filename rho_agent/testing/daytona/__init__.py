@@ -8,6 +8,7 @@ The real `daytona` SDK talks real HTTP to it; commands run in a bubblewrap jail 
         config = DaytonaConfig(api_url=server.api_url, api_key=server.api_key)
         ...
         server.inject("POST /process/execute", status=503, times=2)   # faults
+        server.received_files                                          # what uploads delivered
         server.kill(sandbox.id)                                        # a sandbox that dies
         assert server.sandboxes() == []                                # nothing leaked
 
@@ -15,6 +16,7 @@ The real `daytona` SDK talks real HTTP to it; commands run in a bubblewrap jail 
 """
 
 from .control import SandboxInfo
+from .files import ReceivedFile
 from .server import Fault, LocalDaytona, RequestRecord
 
-__all__ = ["Fault", "LocalDaytona", "RequestRecord", "SandboxInfo"]
+__all__ = ["Fault", "LocalDaytona", "ReceivedFile", "RequestRecord", "SandboxInfo"]

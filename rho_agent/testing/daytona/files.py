@@ -19,11 +19,12 @@ import pwd
 import re
 import shutil
 import stat
+import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from aiohttp import BodyPartReader, web
 
@@ -33,6 +34,22 @@ from .wire import ApiError, go_time, iso, json_body, not_found
 
 T = TypeVar("T")
 _CHUNK = 64 * 1024
+#: Bytes of each uploaded file kept in its `ReceivedFile` record (a tar header is 512).
+HEAD_BYTES = 512
+
+
+class ReceivedFile(NamedTuple):
+    """One file a bulk-upload request delivered: where it went, how big it was, its first
+    HEAD_BYTES bytes, and `time.time()` when it had arrived."""
+
+    path: str
+    size: int
+    head: bytes
+    time: float
+
+
+#: The server's list of ReceivedFile records (LocalDaytona.received_files).
+RECEIVED = web.AppKey("received", list)
 _UPLOAD_FIELD = re.compile(r"files\[(\d+)\]\.(path|file)")
 
 
@@ -269,6 +286,7 @@ async def _upload(request: web.Request) -> web.Response:
     jail = _jail(request)
     paths: dict[int, str] = {}
     staged: dict[int, tuple[Path, str]] = {}
+    heads: dict[int, bytes] = {}
     try:
         async for part in await request.multipart():
             if not isinstance(part, BodyPartReader):
@@ -281,9 +299,13 @@ async def _upload(request: web.Request) -> web.Response:
             else:
                 tmp = jail.root.parent / f".upload-{uuid.uuid4().hex}"
                 staged[int(field[1])] = (tmp, part.filename or "")
+                head = b""
                 with open(tmp, "wb") as out:
                     while chunk := await part.read_chunk(_CHUNK):
+                        if len(head) < HEAD_BYTES:
+                            head += chunk[: HEAD_BYTES - len(head)]
                         out.write(chunk)
+                heads[int(field[1])] = head
         written, errors = [], []  # errors: ApiError per refused file
         for index, (tmp, filename) in sorted(staged.items()):
             dest = paths.get(index) or filename
@@ -295,6 +317,8 @@ async def _upload(request: web.Request) -> web.Response:
                 size = tmp.stat().st_size
                 await _fs(dest, lambda t=target, s=tmp: os.replace(s, t.host))
                 written.append({"path": target.jail, "bytes": size})
+                received = ReceivedFile(target.jail, size, heads.get(index, b""), time.time())
+                request.app[RECEIVED].append(received)
             except ApiError as err:
                 err.message = f"{dest}: {err.message}"
                 errors.append(err)

@@ -1,0 +1,347 @@
+"""Uploads and downloads as the sandbox receives them: streamed, uncompressed, few requests.
+
+What LocalDaytona received is the evidence: `received_files` (each delivered file's path,
+size and first 512 bytes) and `requests` (their order), never durations."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _daytona
+from _daytona import agent_for, tool_output, toolbox_calls
+
+from rho_agent import Session
+from rho_agent.backends import OpenRequest, Upload
+from rho_agent.testing.daytona import LocalDaytona
+from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
+from rho_agent.tools.handlers.daytona import DaytonaBackend
+
+daytona = _daytona.daytona  # fixture
+daytona_server = _daytona.daytona_server  # fixture
+
+DONE = reply(text("Done."))
+MB = 1024 * 1024
+
+
+async def open_workspace(**settings: object):
+    workspace = await DaytonaBackend(**settings).open(  # type: ignore[arg-type]
+        OpenRequest(session_id="transfers", working_dir=None)
+    )
+    await workspace.ready()
+    return workspace
+
+
+def project_with_a_big_file(root: Path, big_mb: int = 9) -> tuple[Path, bytes]:
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "app.py").write_text("print('hi')\n")
+    (root / "README.md").write_text("# app\n")
+    data = os.urandom(big_mb * MB)
+    (root / "data").mkdir()
+    (root / "data" / "big.bin").write_bytes(data)
+    os.chmod(root / "data" / "big.bin", 0o640)
+    os.utime(root / "data" / "big.bin", (1_600_000_000.75, 1_600_000_000.75))
+    return root, data
+
+
+async def test_a_big_incompressible_file_is_sent_as_it_is_beside_a_plain_tar(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    project, data = project_with_a_big_file(tmp_path / "app")
+    workspace = await open_workspace()
+    try:
+        files, requests = len(daytona.received_files), len(daytona.requests)
+        await workspace.upload([Upload(project, "/work/app")])
+        received = daytona.received_files[files:]
+        calls = [
+            f"{r.method} {r.path.rsplit('/', 2)[-2:][-1]}" for r in daytona.requests[requests:]
+        ]
+        check = await workspace.exec(
+            "sha256sum /work/app/data/big.bin; stat -c '%a %Y' /work/app/data/big.bin; "
+            "cat /work/app/src/app.py; ls -d /tmp/.rho-upload-* 2>/dev/null | wc -l"
+        )
+    finally:
+        await workspace.close()
+    assert sorted(f.size for f in received)[-1] == len(data), "the file itself, not compressed"
+    big = next(f for f in received if f.size == len(data))
+    assert big.head == data[:512], "its bytes as they are"
+    (tree,) = [f for f in received if f is not big]
+    assert tree.head[257:262] == b"ustar", "the rest as a plain tar (gzip starts \\x1f\\x8b)"
+    assert calls.count("POST bulk-upload") == 2 and calls.count("POST execute") == 1, calls
+    digest, mode_mtime, app, staging = check.output.split("\n", 3)
+    assert digest.split()[0] == hashlib.sha256(data).hexdigest()
+    assert mode_mtime == "640 1600000000", "its mode, and the mtime in whole seconds"
+    assert app == "print('hi')" and staging.strip() == "0", "staging removed"
+
+
+async def test_unpacking_and_making_the_working_dir_are_one_command(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    project = tmp_path / "app"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "app.py").write_text("print('hi')\n")
+    backend = DaytonaBackend(uploads=[f"{project}:/srv/app"], working_dir="/work/elsewhere")
+    start = len(daytona.requests)
+    with FakeAnthropic(
+        [reply(tool_call("bash", {"command": "pwd; ls /srv/app/src"})), DONE]
+    ) as fake:
+        async with Session(agent_for(fake, backend)) as session:
+            assert (await session.run("go")).ok
+    assert tool_output(fake, 1) == "/work/elsewhere\napp.py"
+    calls = [c for c in toolbox_calls(daytona, start) if c.startswith("POST /toolbox")]
+    kinds = [c.rsplit("/", 1)[-1] for c in calls]
+    assert kinds == ["bulk-upload", "execute", "execute"], (
+        "the upload, one command that unpacks and makes the working dir, the tool's command",
+        calls,
+    )
+
+
+async def test_the_create_request_does_not_wait_for_the_walk(
+    daytona: LocalDaytona, tmp_path: Path, monkeypatch
+) -> None:
+    from rho_agent.backends.daytona import _workspace
+
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "main.py").write_text("print('hi')\n")
+    walk = _workspace.scan
+    create_seen_before_walk_ended: list[bool] = []
+
+    def slow_walk(uploads):
+        # The walk ends only once the sandbox has been asked for (or after 20 s, and then the
+        # order is wrong): the create request must not wait for it.
+        for _ in range(2000):
+            if any(r.method == "POST" and r.path == "/api/sandbox" for r in daytona.requests):
+                break
+            time.sleep(0.01)
+        create_seen_before_walk_ended.append(
+            any(r.method == "POST" and r.path == "/api/sandbox" for r in daytona.requests)
+        )
+        return walk(uploads)
+
+    monkeypatch.setattr(_workspace, "scan", slow_walk)
+    backend = DaytonaBackend(uploads=[f"{project}:/home/daytona/app"])
+    with FakeAnthropic([reply(tool_call("bash", {"command": "cat app/main.py"})), DONE]) as fake:
+        async with Session(agent_for(fake, backend)) as session:
+            assert (await session.run("go")).ok
+    assert create_seen_before_walk_ended == [True]
+    assert tool_output(fake, 1) == "print('hi')"
+
+
+async def test_an_interrupted_upload_leaves_nothing_at_the_remote_paths(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    project, _ = project_with_a_big_file(tmp_path / "app")
+    workspace = await open_workspace()
+    try:
+        files, start = len(daytona.received_files), len(daytona.requests)
+        # Every byte arrives; the command that would put them in place is held up, and the
+        # upload is cancelled meanwhile (Ctrl-C).
+        daytona.inject("POST /process/execute", delay=5, times=1)
+        task = asyncio.ensure_future(workspace.upload([Upload(project, "/work/app")]))
+        for _ in range(1000):
+            if any(r.path.endswith("/process/execute") for r in daytona.requests[start:]):
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        daytona.clear_faults()
+        delivered = daytona.received_files[files:]
+        check = await workspace.exec("ls -A /work/app 2>&1; ls -d /work 2>&1")
+    finally:
+        await workspace.close()
+    assert len(delivered) == 2, "the bytes had arrived (in staging)"
+    assert all(f.path.startswith("/tmp/.rho-upload-") for f in delivered), delivered
+    assert "No such file or directory" in check.output, check.output
+
+
+_CHILD = r"""
+import asyncio, json, os, resource, sys
+from pathlib import Path
+
+written = []
+
+def audit(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes)):
+        path, mode, flags = args
+        if (mode and any(c in mode for c in "wax+")) or (
+            flags and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+        ):
+            written.append(os.fsdecode(path))
+
+async def main(project, back):
+    from rho_agent.backends import OpenRequest, Upload
+    from rho_agent.tools.handlers.daytona import DaytonaBackend
+
+    ws = await DaytonaBackend().open(OpenRequest(session_id="rss", working_dir=None))
+    await ws.ready()
+    await ws.exec("true")
+    sys.addaudithook(audit)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    await ws.upload([Upload(Path(project), "/work/big")])
+    after_upload = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    uploaded = list(written)
+    await ws.download("/work/big", back)
+    after_download = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    check = await ws.exec("stat -c %s /work/big/data.bin")
+    await ws.close()
+    print(json.dumps({
+        "upload_kb": after_upload - before, "download_kb": after_download - after_upload,
+        "written_during_upload": uploaded, "written_during_download": written[len(uploaded):],
+        "remote_size": check.output.strip(),
+    }))
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+def test_500_mb_moves_both_ways_without_a_local_copy_or_its_size_in_memory(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    """Client peak RSS grows by less than 64 MB, and the client writes no file while
+    uploading (no temporary archive) and only the download's own files while downloading."""
+    project = tmp_path / "big"
+    project.mkdir()
+    size = 500 * MB
+    with open(project / "data.bin", "wb") as f:
+        for _ in range(size // MB):
+            f.write(os.urandom(MB))
+    back = tmp_path / "back"
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(project), str(back)],
+        env={**os.environ, **daytona.env(), "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stderr[-3000:]
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    assert report["remote_size"] == str(size)
+    assert (back / "data.bin").stat().st_size == size
+    assert report["upload_kb"] < 64 * 1024, report
+    assert report["download_kb"] < 64 * 1024, report
+    assert report["written_during_upload"] == [], "no temporary archive"
+    outside = [p for p in report["written_during_download"] if not p.startswith(str(tmp_path))]
+    assert outside == [] and not any(
+        p.endswith((".tar", ".tar.gz")) for p in report["written_during_download"]
+    )
+
+
+def source_tree(root: Path, files: int, each: int) -> None:
+    """`files` files of source-like text (it shrinks to about a third)."""
+    line = b"    def value(self, data): return [x for x in range(10) if x]  # %d\n"
+    for i in range(files):
+        path = root / f"pkg{i % 10}" / f"m{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = b"".join(line % n for n in range(i, i + each // len(line) + 1))
+        path.write_bytes(text[:each])
+
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+async def test_what_shrinks_goes_through_zstd_and_arrives_whole(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    project = tmp_path / "app"
+    source_tree(project, 200, 30_000)  # 6 MB of text
+    log = b"".join(b"%d GET /index.html 200\n" % i for i in range(500_000))[: 9 * MB]
+    (project / "access.log").write_bytes(log)
+    workspace = await open_workspace()
+    try:
+        files = len(daytona.received_files)
+        await workspace.upload([Upload(project, "/work/app")])
+        received = daytona.received_files[files:]
+        check = await workspace.exec("find /work/app -type f | wc -l; md5sum /work/app/access.log")
+    finally:
+        await workspace.close()
+    assert [f.head[:4] for f in received] == [ZSTD_MAGIC, ZSTD_MAGIC], received
+    assert sum(f.size for f in received) < (6 * MB + len(log)) / 2
+    count, digest = check.output.split("\n", 1)
+    assert count == "201" and digest.split()[0] == hashlib.md5(log).hexdigest()
+
+
+async def test_a_sandbox_without_zstd_gets_it_sent_again_as_it_is(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    project = tmp_path / "app"
+    source_tree(project, 200, 30_000)
+    daytona.missing_programs = ("/usr/bin/zstd",)
+    try:
+        workspace = await open_workspace()
+    finally:
+        daytona.missing_programs = ()
+    try:
+        files = len(daytona.received_files)
+        await workspace.upload([Upload(project, "/work/one")])
+        await workspace.upload([Upload(project, "/work/two")])
+        received = daytona.received_files[files:]
+        check = await workspace.exec("find /work/one /work/two -type f | wc -l; ls -A /tmp")
+    finally:
+        await workspace.close()
+    heads = [f.head[:4] if f.head[:4] == ZSTD_MAGIC else f.head[257:262] for f in received]
+    assert heads == [ZSTD_MAGIC, b"ustar", b"ustar"], "once compressed, then never again"
+    assert check.output.split("\n", 1) == ["400", ""], "both arrived, no staging left"
+
+
+async def test_without_gnu_tar_tarfile_sends_the_same_tree(
+    daytona: LocalDaytona, tmp_path: Path, monkeypatch
+) -> None:
+    """macOS's tar is bsdtar (no --transform): Python's tarfile packs the same archive."""
+    from rho_agent.backends import _programs
+
+    project = tmp_path / "app"
+    (project / "src" / "deep").mkdir(parents=True)
+    (project / "src" / "deep" / "m.py").write_text("x = 1\n")
+    (project / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(project / "run.sh", 0o755)
+    os.symlink("src/deep/m.py", project / "link.py")
+    (project / ".env").write_text("SECRET=1\n")
+    (tmp_path / "notes.txt").write_text("notes\n")
+    listing = "cd {0} && find . -mindepth 1 -printf '%P %s %T@ %m %y %l\\n' | sort"
+    workspace = await open_workspace()
+    try:
+        outputs = []
+        for where, gnu in (("/work/gnu", True), ("/work/tarfile", False)):
+            if not gnu:
+                monkeypatch.setattr(_programs, "gnu_tar", lambda: None)
+            files = len(daytona.received_files)
+            uploads = [Upload(project, where), Upload(tmp_path / "notes.txt", f"{where}/n.txt")]
+            await workspace.upload(uploads)
+            (tree,) = daytona.received_files[files:]
+            assert tree.head[257:262] == b"ustar", "a plain tar either way"
+            outputs.append((await workspace.exec(listing.format(where))).output)
+    finally:
+        await workspace.close()
+    assert outputs[0] == outputs[1] and "link.py 13" in outputs[0], outputs
+    assert ".env" not in outputs[1] and "n.txt 6" in outputs[1]
+
+
+async def test_the_place_command_of_big_files_goes_out_alongside_them(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    """Big files sent as they are have known sizes: the command that moves them into place
+    is sent with the upload and waits in the sandbox until they have arrived whole."""
+    project = tmp_path / "data"
+    project.mkdir()
+    data = os.urandom(9 * MB)
+    (project / "big.bin").write_bytes(data)
+    workspace = await open_workspace()
+    try:
+        files, start = len(daytona.received_files), len(daytona.requests)
+        daytona.inject("POST /files/bulk-upload", delay=1.0, times=1)  # the bytes come late
+        await workspace.upload([Upload(project, "/work/data")])
+        (big,) = daytona.received_files[files:]
+        execute = [r for r in daytona.requests[start:] if r.path.endswith("/process/execute")]
+        check = await workspace.exec("sha256sum /work/data/big.bin; ls -A /tmp")
+    finally:
+        await workspace.close()
+    assert len(execute) == 1 and execute[0].time < big.time, (execute, big)
+    digest, rest = check.output.split("\n", 1)
+    assert digest.split()[0] == hashlib.sha256(data).hexdigest() and rest == ""
