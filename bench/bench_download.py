@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _report import Runs, print_header, print_shape
 from _servers import DaytonaProcess
 from bench_upload import SHAPES
 
@@ -83,13 +83,7 @@ async def main(args: argparse.Namespace) -> None:
         )
         try:
             await workspace.ready()
-            print(
-                f"latency {args.latency_ms:g} ms per request; median of {args.repeat}; "
-                f"{os.cpu_count()} cores"
-            )
-            print(
-                f"{'shape':<34} {'ours':>16} {'upstream':>17} {'limit':>15}   ours/limit  upstream/ours"
-            )
+            print_header(args.latency_ms, args.repeat)
             for key in args.shapes.split(","):
                 title, make = SHAPES[key]
                 tree = Path(tmp) / key
@@ -98,7 +92,7 @@ async def main(args: argparse.Namespace) -> None:
                 await workspace.upload([Upload(tree, remote)])
                 expected = sum(1 for p in tree.rglob("*") if p.is_file())
                 shutil.rmtree(tree)
-                results: dict[str, list[tuple[float, int]]] = {w: [] for w in ways}
+                results: Runs = {w: [] for w in ways}
                 for run in range(args.repeat):
                     for name, way in ways.items():
                         local = Path(tmp) / f"{name}-{run}"
@@ -112,18 +106,7 @@ async def main(args: argparse.Namespace) -> None:
                         arrived = sum(1 for p in local.rglob("*") if p.is_file())
                         assert arrived == expected, f"{name}: {arrived} of {expected} files"
                         shutil.rmtree(local)
-                t = {w: statistics.median(x[0] for x in results[w]) for w in ways}
-                n = {w: results[w][0][1] for w in ways}
-                print(
-                    f"{title + f' ({size / 1e6:.0f} MB)':<34} "
-                    f"{t['ours']:6.2f} s {n['ours']:3d} req  {t['upstream']:6.2f} s {n['upstream']:4d} req  "
-                    f"{t['limit']:6.2f} s {n['limit']:2d} req   {t['ours'] / t['limit']:6.2f}x     "
-                    f"{t['upstream'] / t['ours']:6.2f}x",
-                    flush=True,
-                )
-                for name in ways:
-                    print(f"    {name:<9} runs: {', '.join(f'{x[0]:.2f}' for x in results[name])}")
-                await workspace.exec(f"rm -rf {remote}")
+                print_shape(title, size, results)
         finally:
             await workspace.close()
 

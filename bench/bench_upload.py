@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _report import Runs, print_header, print_shape
 from _servers import DaytonaProcess
 
 WORDS = [
@@ -156,17 +156,13 @@ async def main(args: argparse.Namespace) -> None:
         )
         try:
             await workspace.ready()
-            print(
-                f"latency {args.latency_ms:g} ms per request; median of {args.repeat}; {os.cpu_count()} cores"
-            )
-            print(
-                f"{'shape':<32} {'ours':>16} {'upstream':>17} {'limit':>15}   ours/limit  upstream/ours"
-            )
+            print_header(args.latency_ms, args.repeat)
             for key in args.shapes.split(","):
                 title, make = SHAPES[key]
                 tree = Path(tmp) / key
                 size = make(tree)
-                results: dict[str, list[tuple[float, int]]] = {w: [] for w in ways}
+                expected = sum(1 for p in tree.rglob("*") if p.is_file())
+                results: Runs = {w: [] for w in ways}
                 for run in range(args.repeat):
                     for name, way in ways.items():
                         dest = f"/work/{name}-{run}"
@@ -175,21 +171,8 @@ async def main(args: argparse.Namespace) -> None:
                         server.clear_faults()
                         check = await workspace.exec(f"find {dest} -type f | wc -l; rm -rf {dest}")
                         arrived = int(check.output.split()[0])
-                        expected = sum(1 for p in tree.rglob("*") if p.is_file())
                         assert arrived == expected, f"{name}: {arrived} of {expected} files arrived"
-                t = {w: statistics.median(x[0] for x in results[w]) for w in ways}
-                n = {w: results[w][0][1] for w in ways}
-                print(
-                    f"{title + f' ({size / 1e6:.0f} MB)':<32} "
-                    f"{t['ours']:6.2f} s {n['ours']:3d} req  {t['upstream']:6.2f} s {n['upstream']:4d} req  "
-                    f"{t['limit']:6.2f} s {n['limit']:2d} req   {t['ours'] / t['limit']:6.2f}x     "
-                    f"{t['upstream'] / t['ours']:6.2f}x",
-                    flush=True,
-                )
-                for run_name in ways:
-                    print(
-                        f"    {run_name:<9} runs: {', '.join(f'{x[0]:.2f}' for x in results[run_name])}"
-                    )
+                print_shape(title, size, results)
         finally:
             await workspace.close()
 
