@@ -4,8 +4,9 @@ Shapes as in bench_upload (2,000 files / 52 MB; 20,000 small files; one 500 MB f
 a LocalDaytona sandbox (its own process, roots on tmpfs) first; then, with 20 ms of latency
 on every request, each is downloaded three ways:
 
-- ours: `Workspace.download` (one command packs an uncompressed tar, one streamed request
-  fetches it, unpacked as it arrives with tarfile's `data` filter);
+- ours: `Workspace.download` (one command lists the big files that do not shrink and packs
+  the rest, through zstd if it shrinks; the archive and each big file come as their own
+  streamed requests, side by side; the archive is unpacked as it arrives);
 - upstream approach: one `find` command for the list, then the SDK's `fs.download_files`,
   100 files per request, each streamed to its local path;
 - limit: one `tar -cf` command, one streamed download piped into GNU `tar -x`.

@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -345,3 +346,134 @@ async def test_the_place_command_of_big_files_goes_out_alongside_them(
     assert len(execute) == 1 and execute[0].time < big.time, (execute, big)
     digest, rest = check.output.split("\n", 1)
     assert digest.split()[0] == hashlib.sha256(data).hexdigest() and rest == ""
+
+
+# ------------------------------------------------------------------ downloads
+
+
+def tree_digest(root: Path) -> dict[str, tuple[str, int]]:
+    """Each file under `root`: (sha256, mode)."""
+    return {
+        str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mode)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+async def test_a_download_fetches_big_files_as_they_are_beside_a_compressed_tree(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    """Same rules as uploads: a big file that does not shrink is its own request, written
+    straight to disk; the rest (text, and a big log that shrinks) comes as one zstd tar."""
+    project, data = project_with_a_big_file(tmp_path / "out")
+    source_tree(project / "src", 200, 30_000)  # 6 MB of text
+    log = b"".join(b"%d GET /index.html 200\n" % i for i in range(500_000))[: 9 * MB]
+    (project / "access.log").write_bytes(log)
+    workspace = await open_workspace()
+    try:
+        await workspace.upload([Upload(project, "/work/out")])
+        sent = len(daytona.sent_files)
+        back = await workspace.download("/work/out", tmp_path / "back")
+        served = daytona.sent_files[sent:]
+        left = await workspace.exec("ls -A /tmp")
+    finally:
+        await workspace.close()
+    assert back == tmp_path / "back" and tree_digest(back) == tree_digest(project)
+    big = back / "data" / "big.bin"
+    assert big.stat().st_mtime == 1_600_000_000 and big.stat().st_mode & 0o777 == 0o640
+    by_path = {f.path: f for f in served}
+    assert len(served) == 2 and by_path["/work/out/data/big.bin"].size == len(data), served
+    (archive,) = (f for f in served if f.path.startswith("/tmp/.rho-download-"))
+    assert archive.path.endswith(".tar.zst") and archive.head[:4] == ZSTD_MAGIC
+    assert archive.size < (6 * MB + len(log)) / 2, "the text and the log were compressed"
+    assert left.output == "", "the archive was removed from the sandbox"
+
+
+async def test_a_file_that_shrinks_downloads_compressed_and_one_that_does_not_as_it_is(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    log = b"".join(b"%d GET /index.html 200\n" % i for i in range(400_000))[: 5 * MB]
+    noise = os.urandom(5 * MB)
+    workspace = await open_workspace()
+    try:
+        await workspace.write_bytes("/work/access.log", log)
+        await workspace.write_bytes("/work/noise.bin", noise)
+        sent = len(daytona.sent_files)
+        got_log = await workspace.download("/work/access.log", tmp_path)
+        got_noise = await workspace.download("/work/noise.bin", tmp_path / "n.bin")
+        served = daytona.sent_files[sent:]
+        left = await workspace.exec("ls -A /tmp")
+    finally:
+        await workspace.close()
+    assert got_log.read_bytes() == log and got_noise.read_bytes() == noise
+    assert [f.head[:4] == ZSTD_MAGIC for f in served] == [True, False], served
+    assert served[0].size < len(log) / 4 and served[1].path == "/work/noise.bin"
+    assert left.output == ""
+
+
+async def test_without_zstd_in_the_sandbox_a_download_comes_as_a_plain_tar(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    project = tmp_path / "out"
+    source_tree(project, 200, 30_000)
+    daytona.missing_programs = ("/usr/bin/zstd",)
+    try:
+        workspace = await open_workspace()
+    finally:
+        daytona.missing_programs = ()
+    try:
+        await workspace.upload([Upload(project, "/work/out")])
+        sent = len(daytona.sent_files)
+        back = await workspace.download("/work/out", tmp_path / "back")
+        (archive,) = daytona.sent_files[sent:]
+    finally:
+        await workspace.close()
+    assert archive.path.endswith(".tar") and archive.head[257:262] == b"ustar"
+    assert tree_digest(back) == tree_digest(project)
+
+
+async def test_big_files_with_names_a_listing_cannot_carry_come_in_the_tree(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    """The listing of big files is text: a name with a newline, a backslash or non-ASCII
+    bytes keeps its file in the tar, which carries any name exactly."""
+    names = ["new\nline.bin", "back\\slash.bin", "caf\u00e9.bin", "plain.bin"]
+    workspace = await open_workspace()
+    try:
+        make = "; ".join(f"head -c {9 * MB} /dev/urandom > {shlex.quote(n)}" for n in names)
+        await workspace.exec(f"mkdir -p /work/odd && cd /work/odd && {make}")
+        sent = len(daytona.sent_files)
+        back = await workspace.download("/work/odd", tmp_path)
+        served = [f.path for f in daytona.sent_files[sent:]]
+    finally:
+        await workspace.close()
+    assert sorted(p.name for p in back.iterdir()) == sorted(names)
+    assert all((back / n).stat().st_size == 9 * MB for n in names)
+    assert "/work/odd/plain.bin" in served and len(served) == 2, served
+
+
+async def test_an_interrupted_download_leaves_nothing_at_the_local_path(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    project, _ = project_with_a_big_file(tmp_path / "out")
+    workspace = await open_workspace()
+    try:
+        await workspace.upload([Upload(project, "/work/out")])
+        sent = len(daytona.sent_files)
+        # the archive arrives; the big file's request is held up, and the download cancelled
+        daytona.inject("POST /files/bulk-download", delay=5, times=2)
+        task = asyncio.ensure_future(workspace.download("/work/out", tmp_path / "back"))
+        for _ in range(1000):
+            if daytona.sent_files[sent:] or task.done():
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        daytona.clear_faults()
+        left = await workspace.exec("ls -A /tmp")
+    finally:
+        await workspace.close()
+    assert not (tmp_path / "back").exists()
+    left_over = [p for p in tmp_path.rglob("*") if ".rho-download" in str(p)]
+    assert left_over == []
+    assert left.output == ""

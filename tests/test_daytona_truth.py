@@ -175,6 +175,7 @@ async def test_an_extraction_killed_by_its_timeout_says_so() -> None:
 
     class Hung:
         unzstd = True
+        over_network = True
 
         def resolve(self, path: str) -> str:
             return path

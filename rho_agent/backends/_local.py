@@ -128,6 +128,7 @@ class LocalWorkspace(Workspace):
     """Files and a shell on this machine, rooted at `working_dir`."""
 
     kind = "local"
+    over_network = False
     #: Seconds to wait for the output pipe to close after the command itself exited,
     #: before its leftover background processes (still holding the pipe) are killed.
     drain_timeout: float = 2.0

@@ -19,10 +19,7 @@ to a staging directory first, so an upload cut short leaves nothing at the remot
 Directories are filtered as `_manifest.py` says (`.gitignore`d files, junk directories such
 as `.git` and `node_modules`, and secrets such as `.env` and private keys are left out).
 
-Download (`download`): one command packs the remote path (a file or a whole directory) with
-`tar -c` (uncompressed), one streamed transfer fetches it, and it is unpacked as it arrives
-with tarfile's `data` filter (no absolute paths, no `..`, no device files) into a staging
-directory beside the target, then moved into place.
+Download (`download`, in `_download.py`) follows the same rules the other way.
 
 Everything here acts through an `Endpoint` (the few `Workspace` methods it uses), so it works
 the same on every backend; `Workspace` calls in here, never the other way round.
@@ -31,27 +28,22 @@ the same on every backend; `Workspace` calls in here, never the other way round.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import io
 import math
-import os
-import posixpath
 import secrets
 import shlex
-import shutil
-import tarfile
-import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any, Protocol
 
+from rho_agent.backends._download import download
+from rho_agent.backends._endpoint import Chunks, Endpoint
 from rho_agent.backends._manifest import LooseFile, Manifest, scan
 from rho_agent.backends._report import PackReport, format_size, plural
 from rho_agent.backends._specs import Upload, parse_download, parse_upload
 from rho_agent.backends._tarpipe import file_stream, tar_stream
-from rho_agent.backends._types import ExecResult, Notify
+from rho_agent.backends._together import together
+from rho_agent.backends._types import Notify
 from rho_agent.errors import SandboxError
 
 __all__ = [
@@ -81,36 +73,6 @@ EXTRACT_BYTES_PER_SECOND = 5 * 1024 * 1024
 EXTRACT_FILES_PER_SECOND = 500
 #: The slowest upload rate a place command sent alongside its upload waits for.
 UPLOAD_BYTES_PER_SECOND = 512 * 1024
-
-Chunks = Callable[[], AsyncIterator[bytes]]
-
-
-class Endpoint(Protocol):
-    """What moving files needs of a workspace."""
-
-    #: Whether the workspace can unpack zstd (learned by the first compressed upload).
-    unzstd: bool
-
-    def resolve(self, path: str) -> str: ...
-
-    async def exec(
-        self,
-        command: str,
-        *,
-        cwd: str | None = None,
-        env: dict[str, str] | None = None,
-        timeout: float | None = None,
-        confined: bool = True,
-    ) -> ExecResult: ...
-
-    async def put_stream(self, chunks: Chunks, path: str, *, size: int) -> None: ...
-
-    async def put_files(self, files: list[tuple[Path, str]], *, size: int) -> None: ...
-
-    def get_stream(self, path: str) -> AsyncIterator[bytes]: ...
-
-    async def get_file(self, path: str, local: Path) -> None: ...
-
 
 # ------------------------------------------------------------------ upload
 
@@ -142,7 +104,7 @@ async def send(
         await notify(report.summary(manifest.uploads))
     if report.empty:
         return report
-    if not ws.unzstd:
+    if not (ws.unzstd and ws.over_network):
         manifest = manifest.uncompressed()
     try:
         await _send_once(ws, manifest, notify, make_dirs)
@@ -193,7 +155,7 @@ async def _send_once(
             )
     dirs = sorted({*manifest.remote_dirs, *make_dirs})
     if not _overlappable(manifest):
-        await _all(sends)
+        await together(sends)
         await progress.finished()  # compressed streams send fewer bytes than they count
         await _place(ws, staging, manifest, dirs)
         return
@@ -201,7 +163,7 @@ async def _send_once(
     # out with them and waits in the sandbox until each has arrived whole (a round trip saved).
     placing = asyncio.ensure_future(_place(ws, staging, manifest, dirs, arriving=True))
     try:
-        await _all(sends)
+        await together(sends)
     except BaseException:
         placing.cancel()
         await asyncio.gather(placing, return_exceptions=True)
@@ -219,18 +181,6 @@ def _overlappable(manifest: Manifest) -> bool:
 
 def _tree_name(manifest: Manifest) -> str:
     return "tree.tar.zst" if manifest.compress_tree else "tree.tar"
-
-
-async def _all(coros: list[Coroutine[Any, Any, None]]) -> None:
-    """Run `coros` side by side; the first failure cancels the rest and is raised."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 class _Progress:
@@ -364,123 +314,3 @@ async def _place(
             f"Unpacking the upload in the sandbox failed (exit {result.exit_code}): {what}: "
             f"{result.output.strip()[-500:] or 'no output'}"
         )
-
-
-# ------------------------------------------------------------------ download
-
-
-async def download(ws: Endpoint, remote: str, local: str | os.PathLike[str]) -> Path:
-    """Copy a file or a whole directory from `ws` to `local`, like `cp -r`.
-
-    When `local` is an existing directory the copy goes inside it. Raises FileNotFoundError
-    when `remote` does not exist.
-    """
-    remote = ws.resolve(remote)
-    target = Path(local).expanduser()
-    if target.is_dir():
-        target = target / posixpath.basename(remote.rstrip("/"))
-    tmp = f"/tmp/.rho-download-{secrets.token_hex(6)}.tar"
-    q = shlex.quote
-    parent, name = posixpath.split(remote.rstrip("/") or "/")
-    probe = await ws.exec(
-        f"if [ -d {q(remote)} ]; then tar -cf {q(tmp)} --format=gnu -C {q(parent or '/')} -- {q(name)} "
-        f"&& echo dir; elif [ -e {q(remote)} ]; then echo file; else echo none; fi",
-        cwd="/",
-        timeout=600,
-        confined=False,
-    )
-    kind = probe.output.strip().splitlines()[-1:] or [""]
-    if kind[0] == "none":
-        raise FileNotFoundError(f"No such file or directory in the workspace: {remote}")
-    if kind[0] == "file":
-        target.parent.mkdir(parents=True, exist_ok=True)
-        await ws.get_file(remote, target)
-        return target
-    if kind[0] != "dir":
-        raise SandboxError(f"Packing {remote} for download failed: {probe.output.strip()[-500:]}")
-    try:
-        await _receive_tree(ws.get_stream(tmp), name, target)
-    finally:
-        try:
-            await ws.exec(f"rm -f {q(tmp)}", cwd="/", timeout=60, confined=False)
-        except Exception:  # the archive is in /tmp; leaving it is harmless
-            pass
-    return target
-
-
-async def _receive_tree(chunks: AsyncIterator[bytes], name: str, target: Path) -> None:
-    """Unpack the tar stream `chunks` (a tree stored under `name`) as `target`, in a thread
-    that pulls the chunks from the loop as it needs them: no copy of the archive on disk."""
-    reader = _LoopReader(chunks, asyncio.get_running_loop())
-    try:
-        await asyncio.to_thread(_unpack_stream, io.BufferedReader(reader, 1 << 20), name, target)
-    finally:
-        reader.stop()
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(RuntimeError):  # still being read by a cancelled pull
-                await aclose()
-
-
-class _LoopReader(io.RawIOBase):
-    """A blocking file over an async iterator of the event loop (read from another thread)."""
-
-    def __init__(self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop) -> None:
-        self._chunks, self._loop = chunks, loop
-        self._buf = memoryview(b"")
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    def stop(self) -> None:
-        self._done = True
-
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._buf:
-            if self._done:
-                return 0
-            future = asyncio.run_coroutine_threadsafe(_next(self._chunks), self._loop)
-            chunk = future.result()
-            if chunk is None:
-                self._done = True
-                return 0
-            self._buf = memoryview(chunk)
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-
-async def _next(chunks: AsyncIterator[bytes]) -> bytes | None:
-    try:
-        return await anext(chunks)
-    except StopAsyncIteration:
-        return None
-
-
-def _unpack_stream(stream: io.BufferedReader, name: str, target: Path) -> None:
-    """Unpack the tree stored under `name` in the tar `stream` as `target`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".rho-download-", dir=target.parent))
-    try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
-            tar.extractall(staging, filter="data")
-        source = staging / name
-        if target.exists():
-            _merge(source, target)
-        else:
-            os.replace(source, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _merge(source: Path, target: Path) -> None:
-    for item in source.iterdir():
-        dest = target / item.name
-        if item.is_dir() and not item.is_symlink() and dest.is_dir():
-            _merge(item, dest)
-        else:
-            if dest.is_dir() and not dest.is_symlink():
-                shutil.rmtree(dest)
-            os.replace(item, dest)

@@ -8,7 +8,6 @@ so that it costs one round trip on a remote workspace and behaves the same every
 
 from __future__ import annotations
 
-import asyncio
 import os
 import posixpath
 from abc import ABC, abstractmethod
@@ -86,6 +85,10 @@ class Workspace(ABC):
     #: Whether `zstd` exists where the workspace unpacks uploads (an upload finds out).
     unzstd: bool = True
 
+    #: Whether transfers cross a network, so compressing what shrinks pays (not on this
+    #: machine: compressing would only spend CPU).
+    over_network: bool = True
+
     #: Set when a workspace that provisions in the background could not be made ready; the
     #: same error is raised by every later call.
     failure: BaseException | None = None
@@ -113,11 +116,6 @@ class Workspace(ABC):
     async def get_stream(self, path: str) -> AsyncIterator[bytes]:
         """The contents of the file at absolute `path`, in chunks."""
         yield await self.read_bytes(path)
-
-    async def get_file(self, path: str, local: Path) -> None:
-        """Copy the file at absolute `path` to the local file `local`."""
-        data = await self.read_bytes(path)
-        await asyncio.to_thread(local.write_bytes, data)
 
     async def upload(
         self,

@@ -347,17 +347,6 @@ class DaytonaWorkspace(RemoteWorkspace):
         except DaytonaError as exc:
             raise SandboxError(f"Downloading {path} failed: {exc}") from exc
 
-    async def get_file(self, path: str, local: Path) -> None:
-        await self.wait_ready()
-        seconds = math.ceil(max(self.plan.request_timeout, 600))
-        await self.life.call(
-            f"download {path}",
-            lambda: self.sandbox.fs.download_file(path, str(local), seconds),
-            idempotent=True,
-            path=path,
-            timeout=seconds + 15,
-        )
-
 
 # ---------------------------------------------------------------------- helpers
 

@@ -16,7 +16,7 @@ The real `daytona` SDK talks real HTTP to it; commands run in a bubblewrap jail 
 """
 
 from .control import SandboxInfo
-from .files import ReceivedFile
+from .files import TransferredFile
 from .server import Fault, LocalDaytona, RequestRecord
 
-__all__ = ["Fault", "LocalDaytona", "ReceivedFile", "RequestRecord", "SandboxInfo"]
+__all__ = ["Fault", "LocalDaytona", "RequestRecord", "SandboxInfo", "TransferredFile"]

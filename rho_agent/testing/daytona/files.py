@@ -34,13 +34,14 @@ from .wire import ApiError, go_time, iso, json_body, not_found
 
 T = TypeVar("T")
 _CHUNK = 64 * 1024
-#: Bytes of each uploaded file kept in its `ReceivedFile` record (a tar header is 512).
+#: Bytes of each uploaded file kept in its `TransferredFile` record (a tar header is 512).
 HEAD_BYTES = 512
 
 
-class ReceivedFile(NamedTuple):
-    """One file a bulk-upload request delivered: where it went, how big it was, its first
-    HEAD_BYTES bytes, and `time.time()` when it had arrived."""
+class TransferredFile(NamedTuple):
+    """One file a bulk request carried: where it went to (an upload) or came from (a
+    download), how big it was, its first HEAD_BYTES bytes, and `time.time()` when it had
+    arrived whole (an upload) or began to be sent (a download)."""
 
     path: str
     size: int
@@ -48,8 +49,9 @@ class ReceivedFile(NamedTuple):
     time: float
 
 
-#: The server's list of ReceivedFile records (LocalDaytona.received_files).
+#: The server's lists of TransferredFile records (LocalDaytona.received_files, .sent_files).
 RECEIVED = web.AppKey("received", list)
+SENT = web.AppKey("sent", list)
 _UPLOAD_FIELD = re.compile(r"files\[(\d+)\]\.(path|file)")
 
 
@@ -268,6 +270,9 @@ async def _write_parts(
             continue
         with handle:
             size = os.fstat(handle.fileno()).st_size
+            first = await asyncio.to_thread(os.pread, handle.fileno(), HEAD_BYTES, 0)
+            sent = TransferredFile(resolved.jail, size, first, time.time())
+            request.app[SENT].append(sent)
             head = (
                 f"--{boundary}\r\nContent-Disposition: {_content_disposition('file', path)}\r\n"
                 f"Content-Type: application/octet-stream\r\nContent-Length: {size}\r\n\r\n"
@@ -281,51 +286,44 @@ async def _write_parts(
 
 
 async def _upload(request: web.Request) -> web.Response:
-    """Multipart `files[i].path` + `files[i].file`, in either order (httpx sends every path
-    first; aiohttp interleaves). Bytes are staged next to the sandbox root, then moved in."""
+    """Multipart `files[i].path` + `files[i].file` (the SDK sends each path first, and the
+    destination again as the file part's filename). Like the daemon (`os.Create`, then
+    `io.Copy`), each file is written in place as its bytes come: a request cut short leaves
+    a partial file behind."""
     jail = _jail(request)
     paths: dict[int, str] = {}
-    staged: dict[int, tuple[Path, str]] = {}
-    heads: dict[int, bytes] = {}
-    try:
-        async for part in await request.multipart():
-            if not isinstance(part, BodyPartReader):
-                continue
-            field = _UPLOAD_FIELD.fullmatch(part.name or "")
-            if field is None:
-                await part.release()
-            elif field[2] == "path":
-                paths[int(field[1])] = await part.text()
-            else:
-                tmp = jail.root.parent / f".upload-{uuid.uuid4().hex}"
-                staged[int(field[1])] = (tmp, part.filename or "")
-                head = b""
-                with open(tmp, "wb") as out:
-                    while chunk := await part.read_chunk(_CHUNK):
-                        if len(head) < HEAD_BYTES:
-                            head += chunk[: HEAD_BYTES - len(head)]
-                        out.write(chunk)
-                heads[int(field[1])] = head
-        written, errors = [], []  # errors: ApiError per refused file
-        for index, (tmp, filename) in sorted(staged.items()):
-            dest = paths.get(index) or filename
-            try:
-                target = jail.writable(dest)
-                if target.host.is_dir():
-                    raise ApiError(400, f"destination is a directory: {dest}", daemon=True)
-                await _fs(dest, lambda t=target: t.host.parent.mkdir(parents=True, exist_ok=True))
-                size = tmp.stat().st_size
-                await _fs(dest, lambda t=target, s=tmp: os.replace(s, t.host))
-                written.append({"path": target.jail, "bytes": size})
-                received = ReceivedFile(target.jail, size, heads.get(index, b""), time.time())
-                request.app[RECEIVED].append(received)
-            except ApiError as err:
-                err.message = f"{dest}: {err.message}"
-                errors.append(err)
-    finally:
-        for tmp, _ in staged.values():
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+    written, errors = [], []  # errors: ApiError per refused file
+    async for part in await request.multipart():
+        if not isinstance(part, BodyPartReader):
+            continue
+        field = _UPLOAD_FIELD.fullmatch(part.name or "")
+        if field is None:
+            await part.release()
+            continue
+        if field[2] == "path":
+            paths[int(field[1])] = await part.text()
+            continue
+        dest = paths.get(int(field[1])) or part.filename or ""
+        try:
+            target = jail.writable(dest)
+            if target.host.is_dir():
+                raise ApiError(400, f"destination is a directory: {dest}", daemon=True)
+            await _fs(dest, lambda t=target: t.host.parent.mkdir(parents=True, exist_ok=True))
+            out = await _fs(dest, lambda t=target: open(t.host, "wb"))  # noqa: SIM115
+        except ApiError as err:
+            err.message = f"{dest}: {err.message}"
+            errors.append(err)
+            await part.release()
+            continue
+        size, head = 0, b""
+        with out:
+            while chunk := await part.read_chunk(_CHUNK):
+                if len(head) < HEAD_BYTES:
+                    head += chunk[: HEAD_BYTES - len(head)]
+                out.write(chunk)
+                size += len(chunk)
+        written.append({"path": target.jail, "bytes": size})
+        request.app[RECEIVED].append(TransferredFile(target.jail, size, head, time.time()))
     if errors:  # the SDK shows "<status>: <errors joined>"
         messages = [e.message for e in errors]
         summary = ApiError(errors[0].status, "; ".join(messages), errors[0].code, daemon=True)

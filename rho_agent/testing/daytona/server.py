@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Self
 from aiohttp import web
 
 from .control import SANDBOX, Registry, SandboxInfo, SandboxRecord, control_routes
-from .files import RECEIVED, ReceivedFile, file_routes
+from .files import RECEIVED, SENT, TransferredFile, file_routes
 from .jail import BWRAP
 from .process import process_routes
 from .wire import ApiError, error_response
@@ -85,7 +85,8 @@ class LocalDaytona:
         self._create_delay = create_delay
         self._faults: list[Fault] = []
         self._requests: list[RequestRecord] = []
-        self._received: list[ReceivedFile] = []
+        self._received: list[TransferredFile] = []
+        self._sent: list[TransferredFile] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._registry: Registry | None = None
@@ -155,6 +156,7 @@ class LocalDaytona:
         assert self._registry is not None
         app = web.Application(middlewares=[self._middleware], client_max_size=1 << 40)
         app[RECEIVED] = self._received
+        app[SENT] = self._sent
         app.add_routes(control_routes(self._registry) + process_routes() + file_routes())
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -211,10 +213,16 @@ class LocalDaytona:
             return list(self._requests)
 
     @property
-    def received_files(self) -> list[ReceivedFile]:
+    def received_files(self) -> list[TransferredFile]:
         """Every file a bulk-upload request delivered so far: (path, size, head, time), where
         `head` is its first 512 bytes (what a test checks to see what was sent: a tar, gzip…)."""
         return list(self._received)
+
+    @property
+    def sent_files(self) -> list[TransferredFile]:
+        """Every file a bulk-download request served so far, as `received_files` has them
+        (`time`: when its bytes began to go out)."""
+        return list(self._sent)
 
     def inject(
         self,
