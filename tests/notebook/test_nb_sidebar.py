@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from _lab import CHROMIUM, jupyter_server, run_cell_of
 
+from rho_agent.notebook.render import RUN_MIME
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,6 +271,10 @@ def test_background_answers_are_saved_in_their_cell(
             saved = json.loads(path.read_text())["cells"]
             markdown = ["".join(o["data"].get("text/markdown", "")) for o in saved[1]["outputs"]]
             assert any("Saved **for later**" in m for m in markdown), saved[1]["outputs"]
+            # The run output is saved with its Markdown fallback, for GitHub and nbviewer.
+            (run_data,) = [o["data"] for o in saved[1]["outputs"] if RUN_MIME in o.get("data", {})]
+            assert "completed · 3 turn(s)" in "".join(run_data["text/markdown"])
+            assert "edit" in "".join(run_data["text/markdown"])
             assert [o["data"] for o in saved[2]["outputs"]] == [
                 {"text/plain": ["2"]}
             ]  # only its own
