@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _daytona import delete_sandbox
 from _lab import CHROMIUM, jupyter_server, run_cell_of
 
 from rho_agent.notebook.render import RUN_MIME
@@ -180,6 +181,23 @@ def drive_the_sidebar(lab: str, page, daytona, fake: FakeAnthropic, root: Path) 
     expect(sidebar.locator('.rho-file[data-path="data.csv"]')).to_contain_text("8 B")
     (box,) = daytona.sandboxes()
     assert box.root.joinpath(remote.lstrip("/")).read_text() == "a,b\n1,2\n", remote
+
+    # Keep: the sandbox outlives the kernel (labelled as --keep labels it).
+    sandbox = sidebar.locator('.rho-sandbox[data-session="default"]')
+    sandbox.get_by_role("button", name="Keep").click()
+    expect(sandbox).to_have_attribute("data-kept", "true")
+    expect(sandbox.locator(".rho-kept")).to_have_text("kept")
+    expect(sandbox.get_by_role("button", name="Keep")).to_have_count(0)
+    expect(sidebar.locator(".rho-sandbox-note")).to_contain_text(f"Sandbox {box.id} is kept")
+    sidebar.screenshot(path=str(ARTIFACTS / "sidebar-kept.png"))
+    (box,) = daytona.sandboxes()
+    assert box.labels.get("rho-agent-keep") == "1", box.labels
+    base, token = lab.split("/lab/tree/")[0], "?" + lab.split("?")[1]
+    shut_down_kernels(base, token)
+    try:
+        assert [b.id for b in daytona.sandboxes()] == [box.id]
+    finally:
+        delete_sandbox(daytona, box.id)
 
 
 ANSWER = "Saved **for later**: the total is $120."
@@ -354,4 +372,89 @@ def test_ask_rho_about_a_failing_cell_and_settings(
             page.screenshot(path=str(ARTIFACTS / "ask-about-cell.png"), full_page=True)
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / "ask-about-cell-failure.png"), full_page=True)
+            raise
+
+
+def test_sidebar_approvals_and_folders(
+    tmp_path: Path, labextension: None, page, fake: FakeAnthropic
+) -> None:
+    """A sidebar prompt's call that needs approval is asked in the sidebar (Allow / Deny);
+    the workspace's folders open and close, and a folder downloads into the file browser's
+    folder."""
+    from playwright.sync_api import expect
+
+    make = "mkdir -p out/deep && echo hi > out/deep/a.txt && rm -rf old"
+    fake.add(
+        reply(tool_call("bash", {"command": make})),
+        reply(tool_call("bash", {"command": "rm -rf precious"})),
+        reply(text("Made **out/deep/a.txt**; left precious alone.")),
+    )
+    root = tmp_path / "lab"
+    root.mkdir()
+    for folder in ("old", "precious", "downloads"):
+        (root / folder).mkdir()
+    # The developer profile asks before a destructive command (rm).
+    (root / "work.ipynb").write_text(
+        notebook(["%load_ext rho_agent\n%rho config --profile developer"])
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    with jupyter_server(root, tmp_path) as (base, token):
+        try:
+            page.goto(f"{base}/lab/tree/work.ipynb{token}")
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+            run_cell(page, 0)
+            show_panel(page, "rho-agent-sidebar")
+            sidebar = page.locator("#rho-agent-sidebar")
+            expect(sidebar.locator(".rho-total")).to_contain_text("Cost in this kernel")
+
+            expect(sidebar.get_by_role("button", name="..")).to_be_hidden()  # at the top
+            sidebar.locator(".rho-prompt-text").fill("Make the output folder, clean up.")
+            sidebar.get_by_role("button", name="Run").click()
+            asked = sidebar.locator('.rho-approval[data-tool="bash"]')
+            expect(asked).to_contain_text("rm -rf old")
+            sidebar.screenshot(path=str(ARTIFACTS / "sidebar-approval.png"))
+            asked.get_by_role("button", name="Allow").click()
+            expect(asked).to_contain_text("rm -rf precious")  # the next call's question
+            asked.get_by_role("button", name="Deny").click()
+            expect(sidebar.locator(".rho-prompt-status")).to_contain_text("completed")
+            expect(sidebar.locator(".rho-approval")).to_have_count(0)
+            expect(sidebar.locator(".rho-answer strong")).to_have_text("out/deep/a.txt")
+            assert not (root / "old").exists() and (root / "precious").is_dir()
+            assert (root / "out" / "deep" / "a.txt").read_text() == "hi\n"
+
+            # Folders: into out/, into deep/, back up with "..".
+            show_panel(page, "filebrowser")
+            page.locator(".jp-DirListing-item", has_text="downloads").dblclick()
+            expect(page.locator(".jp-FileBrowser .jp-BreadCrumbs")).to_contain_text("downloads")
+            show_panel(page, "rho-agent-sidebar")
+            sidebar.get_by_role("button", name="Show files").click()
+            out = sidebar.locator('.rho-folder[data-path="out"]')
+            expect(sidebar.locator('.rho-folder[data-path="precious"]')).to_be_visible()
+            out.get_by_role("button", name="out/").click()
+            expect(sidebar.locator(".rho-files-where")).to_have_text(str(root / "out"))
+            deep = sidebar.locator('.rho-folder[data-path="out/deep"]')
+            deep.get_by_role("button", name="deep/").click()
+            expect(sidebar.locator('.rho-file[data-path="out/deep/a.txt"]')).to_contain_text("3 B")
+            sidebar.get_by_role("button", name="..").click()
+            expect(deep).to_be_visible()
+            sidebar.get_by_role("button", name="..").click()
+            expect(out).to_be_visible()
+            expect(sidebar.get_by_role("button", name="..")).to_be_hidden()
+            out.get_by_role("button", name="out/").click()
+            expect(deep).to_be_visible()
+            sidebar.screenshot(path=str(ARTIFACTS / "sidebar-folders.png"))
+
+            # Download of a folder, into the file browser's folder (downloads/).
+            deep.get_by_role("button", name="Download").click()
+            expect(sidebar.locator(".rho-files-status")).to_contain_text(
+                "Downloaded out/deep → downloads/deep"
+            )
+            expect(sidebar.locator(".rho-progress")).to_be_hidden()
+            assert (root / "downloads" / "deep" / "a.txt").read_text() == "hi\n"
+            show_panel(page, "filebrowser")
+            expect(page.locator(".jp-DirListing-item", has_text="deep")).to_be_visible()
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "sidebar-approvals-failure.png"), full_page=True)
             raise
