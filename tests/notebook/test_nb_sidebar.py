@@ -458,3 +458,57 @@ def test_sidebar_approvals_and_folders(
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / "sidebar-approvals-failure.png"), full_page=True)
             raise
+
+
+def test_sidebar_in_notebook7(
+    tmp_path: Path, labextension: None, page, fake: FakeAnthropic
+) -> None:
+    """Notebook 7 (`jupyter notebook`): "Show rho sidebar" opens it in the right side panel,
+    where it lists the session of a running %%rho cell, live; Cancel there stops the run."""
+    from playwright.sync_api import expect
+
+    fake.add(reply(text("Working. "), tool_call("bash", {"command": "sleep 60"}), delay=0.1))
+    root = tmp_path / "lab"
+    root.mkdir()
+    (root / "work.ipynb").write_text(
+        notebook(["%load_ext rho_agent", "%%rho --profile developer --yes\nrun the slow job"])
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    with jupyter_server(root, tmp_path, app="notebook") as (base, token):
+        try:
+            page.goto(f"{base}{PAGES['notebook'].replace('answers', 'work')}{token}")
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            expect(cells).to_have_count(2)
+            deadline = time.monotonic() + 60
+            while not kernels_idle(base, token):
+                assert time.monotonic() < deadline, "the kernel did not start"
+                time.sleep(0.2)
+            run_cell(page, 0)
+            expect(cells.nth(0).locator(".jp-InputPrompt")).to_have_text("[1]:")
+
+            # From the command palette, as in JupyterLab.
+            page.keyboard.press("Control+Shift+c")
+            page.keyboard.type("Show rho sidebar")
+            page.locator(".lm-CommandPalette").get_by_text("Show rho sidebar", exact=True).click()
+            sidebar = page.locator("#rho-agent-sidebar")
+            expect(sidebar).to_be_visible()
+            expect(sidebar.locator(".rho-total")).to_have_text("Cost in this kernel: $0.0000")
+
+            run_cell(page, 1)
+            session = sidebar.locator('.rho-session[data-session="default"]')
+            expect(session).to_have_attribute("data-status", "running")
+            expect(session.locator(".rho-session-meta")).to_contain_text("local · developer")
+            run = session.locator('.rho-run[data-status="running"]')
+            expect(run).to_contain_text("run the slow job")
+            page.screenshot(path=str(ARTIFACTS / "sidebar-notebook7.png"), full_page=True)
+
+            run.get_by_role("button", name="Cancel").click()
+            expect(session.locator(".rho-run").first).to_have_attribute(
+                "data-status", "cancelled", timeout=10_000
+            )
+            expect(cells.nth(1).locator(".jp-OutputArea")).to_contain_text("cancelled")
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "sidebar-notebook7-failure.png"), full_page=True)
+            raise
