@@ -409,8 +409,28 @@ def install(ipython: Any) -> SidebarLink | None:
     manager.register_target(TARGET, link.open)
     for name, hook in _hooks(link):
         ipython.events.register(name, hook)
+    running = _running_cell(ipython)
+    if running is not None:
+        # `%load_ext` runs in a cell whose pre_run_cell went out before these hooks existed:
+        # follow it as if they had seen it (a Panel that cell shows belongs to it).
+        for name, hook in _hooks(link):
+            if name == "pre_run_cell":
+                hook(running)
     link.announce()
     return link
+
+
+def _running_cell(ipython: Any) -> Any:
+    """The execution going on (with its `cell_id`, which JupyterLab sends as the request's
+    `cellId` metadata), or None outside one (a kernel's startup lines)."""
+    from types import SimpleNamespace
+
+    parent = ipython.get_parent() if hasattr(ipython, "get_parent") else None
+    if not isinstance(parent, dict):
+        return None
+    if parent.get("header", {}).get("msg_type") != "execute_request":
+        return None
+    return SimpleNamespace(cell_id=parent.get("metadata", {}).get("cellId"))
 
 
 def uninstall(ipython: Any) -> None:

@@ -444,3 +444,20 @@ def test_a_panel_answer_goes_to_the_cell_that_shows_the_panel(
     answer = ext.wait_for(lambda m: m.get("type") == "answer")
     assert answer["cell_id"] == "cell-panel" and answer["kind"] == "panel"
     assert "Panel **answer**." in answer["outputs"][1]["text/markdown"]
+
+
+def test_a_panel_shown_by_the_cell_that_loads_rho_gets_its_answer(
+    ext: Extension, fake: FakeAnthropic
+) -> None:
+    """`%load_ext` and the Panel in one cell: the link starts following cells during that
+    cell, and still knows which cell it is."""
+    pytest.importorskip("ipywidgets")
+    ext.run(
+        "%load_ext rho_agent\nimport rho_agent.notebook\npanel = rho_agent.notebook.Panel()\npanel",
+        cell_id="cell-load-and-panel",
+    )
+    ext.wait_for(state)
+    fake.add(reply(text("Panel **answer**."), delay=0.3))
+    ext.run("handle = panel.run('hello')", cell_id="cell-other")
+    answer = ext.wait_for(lambda m: m.get("type") == "answer")
+    assert answer["cell_id"] == "cell-load-and-panel" and answer["kind"] == "panel"

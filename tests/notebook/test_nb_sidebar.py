@@ -512,3 +512,76 @@ def test_sidebar_in_notebook7(
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / "sidebar-notebook7-failure.png"), full_page=True)
             raise
+
+
+PANEL_ANSWER = "The panel's answer is **kept**."
+
+
+@pytest.mark.parametrize("app", ["jupyterlab", "notebook"])
+def test_panel_answers_are_saved_in_their_cell(
+    app: str, tmp_path: Path, labextension: None, page, fake: FakeAnthropic
+) -> None:
+    """A Panel's run, from its Run button: the answer lands in the outputs of the cell that
+    shows the Panel, is saved with the notebook and is there after reopening it with a
+    fresh kernel (when the widget itself can no longer be shown)."""
+    pytest.importorskip("ipywidgets")
+    from playwright.sync_api import expect
+
+    fake.add(reply(text(PANEL_ANSWER), delay=0.3))
+    root = tmp_path / "lab"
+    root.mkdir()
+    path = root / "answers.ipynb"
+    path.write_text(
+        notebook(["%load_ext rho_agent\nfrom rho_agent.notebook import Panel\nPanel()", "1 + 1"])
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    with jupyter_server(root, tmp_path, app=app) as (base, token):
+        try:
+            page.goto(f"{base}{PAGES[app]}{token}")
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            expect(cells).to_have_count(2)
+            deadline = time.monotonic() + 60
+            while not kernels_idle(base, token):
+                assert time.monotonic() < deadline, "the kernel did not start"
+                time.sleep(0.2)
+            run_cell(page, 0)
+            panel = cells.nth(0).locator(".rho-panel")
+            expect(panel).to_be_visible()
+            panel.locator("textarea").first.fill("Summarise the workspace.")
+            panel.get_by_role("button", name="Run").click()
+            # The cell's own outputs (not those inside the widget) get the answer.
+            outputs = cells.nth(0).locator(".jp-Cell-outputArea > .jp-OutputArea-child")
+            expect(outputs.locator("> .jp-RenderedMarkdown").last).to_contain_text(
+                "The panel's answer is kept."
+            )
+            expect(outputs.locator("> .jp-RenderedMarkdown").first).to_contain_text(
+                "panel run in session 'default' finished"
+            )
+            expect(outputs.locator("> .rho-run-rendered summary").first).to_contain_text(
+                "completed · 1 turn(s)"
+            )
+            run_cell(page, 1)
+            expect(cells.nth(1).locator(".jp-Cell-outputArea")).to_contain_text("2")
+            page.keyboard.press("Control+s")
+            deadline = time.monotonic() + 30
+            while "panel's answer" not in path.read_text():
+                assert time.monotonic() < deadline, "the notebook was not saved"
+                time.sleep(0.2)
+            saved = json.loads(path.read_text())["cells"]
+            markdown = ["".join(o["data"].get("text/markdown", "")) for o in saved[0]["outputs"]]
+            assert any("is **kept**" in m for m in markdown), saved[0]["outputs"]
+            assert [o["data"] for o in saved[1]["outputs"]] == [{"text/plain": ["2"]}]
+
+            # Reopened with a fresh kernel: the answer is still in the Panel's cell.
+            shut_down_kernels(base, token)
+            page.goto(f"{base}{PAGES[app]}{token}")
+            reopened = cells.nth(0).locator(".jp-Cell-outputArea > .jp-OutputArea-child")
+            expect(reopened.locator("> .jp-RenderedMarkdown").last).to_contain_text(
+                "The panel's answer is kept."
+            )
+            page.screenshot(path=str(ARTIFACTS / f"panel-answer-{app}.png"), full_page=True)
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / f"panel-answer-{app}-failure.png"), full_page=True)
+            raise
