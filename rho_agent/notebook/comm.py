@@ -84,6 +84,7 @@ class SidebarLink:
 
     def open(self, comm: Any, open_msg: Any = None) -> None:
         """A comm to the extension is open (the target's handler, or made by `announce`)."""
+        _route_requests_by_header(comm)
         comm.on_msg(lambda msg: self._on_msg(comm, msg))
         comm.on_close(lambda msg: self._forget(comm))
         with self._lock:
@@ -99,7 +100,6 @@ class SidebarLink:
             comm = create_comm(target_name=TARGET, data=self._snapshot().model_dump())
         except Exception:  # no kernel (a plain IPython shell): nothing to talk to
             return
-        _route_requests_by_header(comm)
         self.open(comm)
 
     def _forget(self, comm: Any) -> None:
@@ -134,7 +134,6 @@ class SidebarLink:
             comm.send(message)
         except Exception:  # a closing comm: it is forgotten on close
             pass
-        _route_requests_by_header(comm)
 
     # ------------------------------------------------------------------ snapshots
 
@@ -324,16 +323,22 @@ class SidebarLink:
 def _route_requests_by_header(comm: Any) -> None:
     """Let the front end choose where the kernel reads this comm's requests.
 
-    ipykernel 7 sends a comm's incoming messages to the subshell of the message the comm last
-    published (so a widget that waits for a reply gets it there). This comm waits for no
-    reply, and what it published from a cell (the announcement at `%load_ext`) would send
-    every request to the main shell, where a blocking `%%rho` cell keeps it waiting. Forgetting
-    that route leaves the message's own subshell (JupyterLab: one for this comm target), so a
-    Cancel is read while the cell runs."""
-    comm.__dict__.pop("_reply_subshell_id", None)
-    replies = getattr(comm, "_reply_subshell_ids", None)
-    if isinstance(replies, dict):
-        replies.clear()
+    ipykernel 7 sends a comm's incoming messages to the subshell of the message during which
+    the comm last published (so a widget waiting in a subshell for a reply gets it there),
+    whatever subshell the message itself names. This comm waits for no reply, and it
+    publishes from a cell (the announcement at `%load_ext`) and from the publishing thread,
+    whose parent is the last cell too: every request would go to the main shell, where a
+    blocking `%%rho` cell keeps it unread until the cell ends, so Cancel could not stop it.
+    Routing each request by its own header (JupyterLab: a subshell for this comm target)
+    has the kernel read a Cancel while the cell runs.
+
+    ipykernel has no public switch for this; it looks the route up with
+    `getattr(comm, "_reply_subshell_for", None)`, so an instance attribute replaces it for
+    this comm only, once, before any request arrives (clearing the remembered route after
+    each send instead left a window where a request took the old route). Other kernels and
+    older ipykernels never look it up. `test_cancel_reaches_a_blocking_cell_over_a_subshell`
+    fails without it."""
+    comm._reply_subshell_for = lambda data, default: default
 
 
 def _error_of(job: Job[Any]) -> BaseException | None:
