@@ -120,7 +120,7 @@ export class RhoSidebar extends Widget implements IFilesHost {
       link.streamed.connect(this._onStream, this);
     }
     this._files.clear();
-    this._approvals.follow(null, '');
+    this._approvals.show(link);
     this._sandboxNote.textContent = '';
     this._render();
   }
@@ -371,7 +371,7 @@ export class RhoSidebar extends Widget implements IFilesHost {
     }
     const id = requestId('run');
     this._streaming = id;
-    this._approvals.follow(link, id);
+    this._approvals.watch(link);
     this._answerText = '';
     p.insert.disabled = true;
     p.run.disabled = true;
