@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from rho_agent.errors import ConfigError
 from rho_agent.notebook.approvals import SidebarApprovals
 from rho_agent.notebook.durable import DurableAnswers
 from rho_agent.notebook.sidebar_requests import (
@@ -232,6 +233,8 @@ class SidebarLink:
                     nbs.cancel()
                     registry.runner.submit(nbs.end())
             case Keep(id=rid, session=name):
+                if name not in registry.sessions:  # not made here: nothing to keep
+                    raise ConfigError(f"There is no session '{name}' in this kernel.")
                 self._on_runner(registry, rid, name, _keep(name), answer, start=False)
             case Approve(approval=approval, allow=allow):
                 self.approvals.decide(approval, allow)

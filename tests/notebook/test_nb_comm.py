@@ -311,6 +311,9 @@ def test_keep_leaves_the_sandbox_when_the_kernel_shuts_down(
     at = ext.send({"type": "keep", "id": "k0", "session": "here"})
     error = ext.wait_for(lambda m: m.get("id") == "k0", since=at)
     assert error["type"] == "error" and "no sandbox to keep" in error["message"], error
+    at = ext.send({"type": "keep", "id": "k00", "session": "nobody"})
+    error = ext.wait_for(lambda m: m.get("id") == "k00", since=at)
+    assert "There is no session 'nobody'" in error["message"], error
 
     ext.run("%%rho --backend daytona\nhello")
     (box,) = ext.wait_for(lambda m: state(m) and m["sandboxes"])["sandboxes"]
