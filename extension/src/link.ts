@@ -13,6 +13,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 import {
   COMM_TARGET,
   IAnswer,
+  IApproval,
+  IApprovalDone,
   IRunStream,
   IState,
   KernelMessage as RhoMessage,
@@ -52,6 +54,11 @@ export class KernelLink {
   /** The streamed answers of prompts run from the sidebar. */
   get streamed(): ISignal<this, IRunStream> {
     return this._streamed;
+  }
+
+  /** Questions of sidebar runs that wait for Allow or Deny, and their withdrawal. */
+  get approvals(): ISignal<this, IApproval | IApprovalDone> {
+    return this._approvals;
   }
 
   /** Answers of background runs, for the cells that started them. */
@@ -157,6 +164,10 @@ export class KernelLink {
       this._answers.emit(data);
       return;
     }
+    if (data.type === 'approval' || data.type === 'approval_done') {
+      this._approvals.emit(data);
+      return;
+    }
     const id = (data as { id?: string | null }).id;
     const waiting = id ? this._waiting.get(id) : undefined;
     if (waiting && data.type !== 'run_update') {
@@ -208,6 +219,7 @@ export class KernelLink {
   private _changed = new Signal<this, void>(this);
   private _streamed = new Signal<this, IRunStream>(this);
   private _answers = new Signal<this, IAnswer>(this);
+  private _approvals = new Signal<this, IApproval | IApprovalDone>(this);
   private _waiting = new Map<
     string,
     { resolve: (value: RhoMessage) => void; reject: (error: Error) => void }

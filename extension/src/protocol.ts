@@ -36,6 +36,8 @@ export interface ISandboxInfo {
   id: string | null;
   state: string;
   age_s: number;
+  /** Left running when its session ends (`--keep`, or Keep in the sidebar). */
+  kept: boolean;
 }
 
 export interface IState {
@@ -61,18 +63,48 @@ export interface IRunStream {
   error: string | null;
 }
 
+/** One entry of a workspace folder. */
 export interface IFileEntry {
-  path: string;
+  name: string;
+  folder: boolean;
   size: number;
 }
 
+/** What one folder of a session's workspace holds (`directory`, relative to its root). */
 export interface IFiles {
   type: 'files';
   id: string;
   session: string;
+  directory: string;
+  /** The folder's absolute path in the workspace. */
   root: string;
-  files: IFileEntry[];
+  entries: IFileEntry[];
   truncated: boolean;
+}
+
+export interface IKept {
+  type: 'kept';
+  id: string;
+  session: string;
+  sandbox: string;
+}
+
+/** A call of a sidebar run (`run`: the run request's id) waits for Allow or Deny. */
+export interface IApproval {
+  type: 'approval';
+  id: string;
+  run: string;
+  session: string;
+  tool: string;
+  /** The tool's one-line summary of the call (its command, its path). */
+  summary: string;
+}
+
+/** The question `id` needs no answer any more (answered, or its run ended). */
+export interface IApprovalDone {
+  type: 'approval_done';
+  id: string;
+  run: string;
 }
 
 export interface IDownloaded {
@@ -109,7 +141,16 @@ export interface IAnswer {
 }
 
 export type KernelMessage =
-  IState | IRunStream | IFiles | IDownloaded | IUploaded | IError | IAnswer;
+  | IState
+  | IRunStream
+  | IFiles
+  | IDownloaded
+  | IUploaded
+  | IKept
+  | IApproval
+  | IApprovalDone
+  | IError
+  | IAnswer;
 
 export type Request =
   | { type: 'hello' }
@@ -132,6 +173,8 @@ export type Request =
       remote?: string;
     }
   | { type: 'end_session'; session: string }
+  | { type: 'keep'; id: string; session: string }
+  | { type: 'approve'; approval: string; allow: boolean }
   | { type: 'delivered'; answer: string }
   | {
       type: 'configure';

@@ -2,10 +2,11 @@
  * The rho sidebar: what runs in the active notebook's kernel, and a prompt box.
  *
  * Sessions (backend, profile, model, status, turns, cost) with their recent runs (status,
- * elapsed, Cancel), sandboxes (state, age, Delete), the kernel's total and budget, all from
- * the kernel's snapshots; a prompt box that runs a prompt in a session and streams the
- * answer, with "Insert as cells"; the session's workspace files with Download. Without rho
- * in the kernel it shows the line that loads it.
+ * elapsed, Cancel), sandboxes (state, age, Keep, Delete), the kernel's total and budget, all
+ * from the kernel's snapshots; a prompt box that runs a prompt in a session and streams the
+ * answer (asking Allow / Deny for calls that need approval), with "Insert as cells"; the
+ * session's workspace files (`files.ts`). Without rho in the kernel it shows the line that
+ * loads it.
  */
 import { PathExt } from '@jupyterlab/coreutils';
 import type { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
@@ -13,21 +14,16 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 
+import { ApprovalBox } from './approval';
 import { answerToCells } from './cells';
 import { button, h } from './dom';
-import {
-  formatCost,
-  formatElapsed,
-  formatSize,
-  totalLine,
-  turns
-} from './format';
+import { IFilesHost, WorkspaceFiles } from './files';
+import { formatCost, formatElapsed, totalLine, turns } from './format';
 import { KernelLink, requestId } from './link';
 import { KernelLinks } from './links';
 import { insertAndRun, insertBelow } from './notebook';
 import {
-  IDownloaded,
-  IFiles,
+  IKept,
   IRunInfo,
   IUploaded,
   IRunStream,
@@ -69,7 +65,7 @@ function supportsSubshells(link: KernelLink): boolean {
   );
 }
 
-export class RhoSidebar extends Widget {
+export class RhoSidebar extends Widget implements IFilesHost {
   constructor(
     private readonly _links: KernelLinks,
     private readonly _fileBrowser: IDefaultFileBrowser | null,
@@ -85,7 +81,6 @@ export class RhoSidebar extends Widget {
       this._files.root
     );
     this._buildPrompt();
-    this._buildFiles();
     this._ticker = window.setInterval(() => this._tick(), 1000);
     this._render();
   }
@@ -124,8 +119,9 @@ export class RhoSidebar extends Widget {
       link.changed.connect(this._render, this);
       link.streamed.connect(this._onStream, this);
     }
-    this._files.list.replaceChildren();
-    this._files.status.textContent = '';
+    this._files.clear();
+    this._approvals.show(link);
+    this._sandboxNote.textContent = '';
     this._render();
   }
 
@@ -208,7 +204,8 @@ export class RhoSidebar extends Widget {
           'div',
           { class: 'rho-sandboxes' },
           ...state.sandboxes.map(b => this._sandbox(link, b))
-        )
+        ),
+        this._sandboxNote
       );
     }
     this._body.replaceChildren(...parts);
@@ -274,8 +271,26 @@ export class RhoSidebar extends Widget {
   private _sandbox(link: KernelLink, b: ISandboxInfo): HTMLElement {
     return h(
       'div',
-      { class: 'rho-sandbox', 'data-session': b.session },
+      {
+        class: 'rho-sandbox',
+        'data-session': b.session,
+        'data-kept': String(b.kept)
+      },
       `${b.kind} ${b.id ?? '(starting)'} · ${b.state} · ${formatElapsed(b.age_s)} old · session ${b.session} `,
+      b.kept
+        ? h(
+            'span',
+            {
+              class: 'rho-kept',
+              title: 'Left running when the session or the kernel ends'
+            },
+            'kept '
+          )
+        : button('Keep', () => void this._keep(link, b.session), {
+            class: 'jp-Button rho-button rho-keep',
+            title:
+              'Keep this sandbox when the session ends or the kernel shuts down (as --keep)'
+          }),
       button(
         'Delete',
         () => link.send({ type: 'end_session', session: b.session }),
@@ -286,6 +301,20 @@ export class RhoSidebar extends Widget {
         }
       )
     );
+  }
+
+  private async _keep(link: KernelLink, session: string): Promise<void> {
+    this._sandboxNote.textContent = `Keeping the sandbox of session ${session}…`;
+    try {
+      const kept = await link.ask<IKept>({
+        type: 'keep',
+        id: requestId('keep'),
+        session
+      });
+      this._sandboxNote.textContent = `Sandbox ${kept.sandbox} is kept: delete it with rho-agent sandboxes delete ${kept.sandbox}`;
+    } catch (error) {
+      this._sandboxNote.textContent = `Error: ${(error as Error).message}`;
+    }
   }
 
   /** Elapsed times of running runs count on between snapshots. */
@@ -311,6 +340,7 @@ export class RhoSidebar extends Widget {
       p.text,
       h('div', { class: 'rho-prompt-actions' }, p.run, p.insert),
       p.status,
+      this._approvals.root,
       p.log,
       p.answer
     );
@@ -341,6 +371,7 @@ export class RhoSidebar extends Widget {
     }
     const id = requestId('run');
     this._streaming = id;
+    this._approvals.watch(link);
     this._answerText = '';
     p.insert.disabled = true;
     p.run.disabled = true;
@@ -413,60 +444,13 @@ export class RhoSidebar extends Widget {
 
   // ------------------------------------------------------------------ workspace files
 
-  private _buildFiles(): void {
-    const f = this._files;
-    f.show.addEventListener('click', () => void this._listFiles());
-    f.root.append(
-      h('h3', {}, 'Workspace files'),
-      h('div', { class: 'rho-files-actions' }, f.show),
-      f.progress,
-      f.status,
-      f.list
-    );
-    f.progress.hidden = true;
+  /** The session whose workspace the files view shows: the prompt box's choice. */
+  session(): string {
+    return this._prompt.session.value || 'default';
   }
 
-  private async _listFiles(): Promise<void> {
-    const link = this._link;
-    const f = this._files;
-    if (!link) {
-      return;
-    }
-    const session = this._prompt.session.value || 'default';
-    this._busy(true, `Listing the workspace of session ${session}…`);
-    try {
-      const listed = await link.ask<IFiles>({
-        type: 'list_files',
-        id: requestId('files'),
-        session
-      });
-      f.status.textContent = `${listed.root} (session ${listed.session})${listed.truncated ? ', first files only' : ''}`;
-      f.list.replaceChildren(
-        ...listed.files.map(file =>
-          h(
-            'li',
-            { class: 'rho-file', 'data-path': file.path },
-            h('span', { class: 'rho-file-path' }, file.path),
-            ` ${formatSize(file.size)} `,
-            button(
-              'Download',
-              () => void this._download(link, session, file.path),
-              {
-                class: 'jp-Button rho-button rho-download',
-                title: "Copy it into the file browser's folder"
-              }
-            )
-          )
-        )
-      );
-      if (!listed.files.length) {
-        f.list.replaceChildren(h('li', { class: 'rho-empty' }, 'No files.'));
-      }
-    } catch (error) {
-      f.status.textContent = `Error: ${(error as Error).message}`;
-    } finally {
-      this._busy(false);
-    }
+  async refreshBrowser(): Promise<void> {
+    await this._fileBrowser?.model.refresh();
   }
 
   /** Where a download goes, relative to the kernel's folder (the notebook's). */
@@ -478,30 +462,6 @@ export class RhoSidebar extends Widget {
       browserDir.replace(/^[^:/]+:/, '')
     );
     return PathExt.join(relative, PathExt.basename(remote));
-  }
-
-  private async _download(
-    link: KernelLink,
-    session: string,
-    remote: string
-  ): Promise<void> {
-    const local = this.targetFor(remote);
-    this._busy(true, `Downloading ${remote}…`);
-    try {
-      const got = await link.ask<IDownloaded>({
-        type: 'download',
-        id: requestId('download'),
-        session,
-        remote,
-        local
-      });
-      this._files.status.textContent = `Downloaded ${got.remote} → ${local}`;
-      await this._fileBrowser?.model.refresh();
-    } catch (error) {
-      this._files.status.textContent = `Error: ${(error as Error).message}`;
-    } finally {
-      this._busy(false);
-    }
   }
 
   /** Where a file browser path is, relative to the kernel's folder (the notebook's). */
@@ -523,7 +483,7 @@ export class RhoSidebar extends Widget {
     try {
       for (const browserPath of browserPaths) {
         const local = this.localFor(browserPath);
-        this._busy(true, `Uploading ${local} to session ${session}…`);
+        this._files.busy(true, `Uploading ${local} to session ${session}…`);
         const got = await link.ask<IUploaded>({
           type: 'upload',
           id: requestId('upload'),
@@ -536,15 +496,7 @@ export class RhoSidebar extends Widget {
     } catch (error) {
       f.status.textContent = `Error: ${(error as Error).message}`;
     } finally {
-      this._busy(false);
-    }
-  }
-
-  private _busy(busy: boolean, text = ''): void {
-    this._files.progress.hidden = !busy;
-    this._files.show.disabled = busy;
-    if (busy) {
-      this._files.status.textContent = text;
+      this._files.busy(false);
     }
   }
 
@@ -576,15 +528,7 @@ export class RhoSidebar extends Widget {
     log: h('pre', { class: 'rho-prompt-log' }),
     answer: h('div', { class: 'rho-answer' })
   };
-  private _files = {
-    root: h('div', { class: 'rho-files' }),
-    show: h(
-      'button',
-      { class: 'jp-Button rho-button rho-list-files' },
-      'Show files'
-    ),
-    progress: h('progress', { class: 'rho-progress' }),
-    status: h('div', { class: 'rho-files-status' }),
-    list: h('ul', { class: 'rho-file-list' })
-  };
+  private _files = new WorkspaceFiles(this);
+  private _approvals = new ApprovalBox();
+  private _sandboxNote = h('div', { class: 'rho-sandbox-note' });
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rho_agent.frontend import _files as files
 from rho_agent.frontend._build import build_agent, takes_uploads
 from rho_agent.frontend._files import upload_specs
+from rho_agent.frontend._keep import is_kept, keep_sandbox
 from rho_agent.frontend._markdown import escape_markdown, no_math
 from rho_agent.frontend._options import (
     AGENT_FIELDS,
@@ -48,6 +49,8 @@ __all__ = [
     "build_agent",
     "escape_markdown",
     "files",
+    "is_kept",
+    "keep_sandbox",
     "no_math",
     "option_table",
     "session_option_names",

@@ -16,7 +16,7 @@ from typing import Any
 
 from rho_agent.errors import ConfigError
 
-#: Files listed at most by `list_files` (the panel's workspace browser).
+#: Files listed at most by `list_files` (the panel's workspace browser) and `list_folder`.
 MAX_LISTED = 500
 _SKIP = (".git", "node_modules", "__pycache__", ".venv", ".ipynb_checkpoints")
 
@@ -85,6 +85,30 @@ async def list_files(
         if len(parts) == 3:
             files.append((parts[0], int(parts[1]), float(parts[2])))
     return sorted(files)
+
+
+async def list_folder(
+    session: Any, directory: str = ".", limit: int = MAX_LISTED
+) -> tuple[str, list[tuple[str, bool, int]]]:
+    """The absolute path of `directory` and what it holds, one level: (name, is a folder,
+    size), folders first, in one command (the sidebar's folder view)."""
+    workspace = session.workspace
+    root = workspace.resolve(directory)
+    result = await workspace.exec(
+        f"cd -- {shlex.quote(root)} && find . -mindepth 1 -maxdepth 1 "
+        "\\( -type d -printf 'd\\t0\\t%P\\n' \\) -o -printf 'f\\t%s\\t%P\\n' "
+        f"| head -n {limit}",
+        confined=False,
+    )
+    if result.exit_code != 0:
+        raise ConfigError(f"cannot list {root} in the workspace: {result.output.strip()[:200]}")
+    entries = []
+    for line in result.output.splitlines():
+        kind, _, rest = line.partition("\t")
+        size, _, name = rest.partition("\t")
+        if kind in ("d", "f") and name and size.isdigit():
+            entries.append((name, kind == "d", 0 if kind == "d" else int(size)))
+    return root, sorted(entries, key=lambda e: (not e[1], e[0].lower()))
 
 
 def changed(before: list[tuple[str, int, float]], after: list[tuple[str, int, float]]) -> list[str]:

@@ -8,10 +8,12 @@ involved. Over every open comm:
 - the kernel publishes `Snapshot`s (`sidebar_state`) when something changes, at most
   `1 / PUBLISH_INTERVAL` a second, and each `CLOCK_INTERVAL` while a run goes on (elapsed);
   a thread does it, so a snapshot also goes out while a blocking `%%rho` cell runs;
-- the extension sends `Request`s: cancel a run (or all), run a prompt in a session (its
-  answer streamed as `run_update`s, then `run_done`), list a session's workspace files,
-  download one into the notebook's folder, end a session (deleting its sandbox), set the
-  defaults and budget. Requests with an `id` are answered with that `id`;
+- the extension sends `Request`s (`sidebar_requests`): cancel a run (or all), run a prompt in
+  a session (its answer streamed as `run_update`s, then `run_done`; a call that needs
+  approval sent as an `approval`, answered by `approve`), list a folder of a session's
+  workspace, download a file or folder into the notebook's folder, upload, end a session
+  (deleting its sandbox), keep its sandbox, set the defaults and budget. Requests with an
+  `id` are answered with that `id`;
 - when a background run ends, its answer goes to the extension for the cell that started
   it (`durable`), and is claimed once the extension says it wrote it there.
 
@@ -24,11 +26,29 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
+from rho_agent.errors import ConfigError
+from rho_agent.notebook.approvals import SidebarApprovals
 from rho_agent.notebook.durable import DurableAnswers
+from rho_agent.notebook.sidebar_requests import (
+    Approve,
+    Cancel,
+    CancelAll,
+    Configure,
+    Delivered,
+    Download,
+    EndSession,
+    Hello,
+    Keep,
+    ListFiles,
+    Request,
+    RunPrompt,
+    Upload,
+    requests,
+)
 from rho_agent.notebook.sidebar_state import SidebarState, Snapshot
 
 if TYPE_CHECKING:
@@ -44,89 +64,6 @@ CLOCK_INTERVAL = 1.0
 #: Seconds between two `run_update`s of a prompt run from the sidebar.
 STREAM_INTERVAL = 0.2
 
-
-class Hello(BaseModel):
-    type: Literal["hello"]
-
-
-class Cancel(BaseModel):
-    type: Literal["cancel"]
-    session: str
-    #: Only if this run (a `RunInfo.id`) is the one going on; None: whatever runs.
-    run: str | None = None
-
-
-class CancelAll(BaseModel):
-    type: Literal["cancel_all"]
-
-
-class RunPrompt(BaseModel):
-    type: Literal["run"]
-    id: str
-    session: str | None = None
-    prompt: str
-
-
-class ListFiles(BaseModel):
-    type: Literal["list_files"]
-    id: str
-    session: str | None = None
-    directory: str = "."
-
-
-class Download(BaseModel):
-    type: Literal["download"]
-    id: str
-    session: str | None = None
-    remote: str
-    #: Where to, relative to the kernel's working directory (the notebook's folder).
-    local: str
-
-
-class Upload(BaseModel):
-    type: Literal["upload"]
-    id: str
-    session: str | None = None
-    #: A file or folder, relative to the kernel's working directory (the notebook's folder).
-    local: str
-    #: Where in the workspace (relative to its working dir); default: `local`'s name.
-    remote: str | None = None
-
-
-class EndSession(BaseModel):
-    type: Literal["end_session"]
-    session: str
-
-
-class Delivered(BaseModel):
-    """The extension wrote answer `answer` (an `answer` message's id) into its cell."""
-
-    type: Literal["delivered"]
-    answer: str
-
-
-class Configure(BaseModel):
-    type: Literal["configure"]
-    #: Defaults for new sessions (backend, profile, model); empty values are left out.
-    defaults: dict[str, str] = {}
-    #: The kernel's budget in USD; 0 removes it, None leaves it.
-    budget_usd: float | None = None
-
-
-Request = Annotated[
-    Hello
-    | Cancel
-    | CancelAll
-    | RunPrompt
-    | ListFiles
-    | Download
-    | Upload
-    | EndSession
-    | Delivered
-    | Configure,
-    Field(discriminator="type"),
-]
-_requests: TypeAdapter[Request] = TypeAdapter(Request)
 Answer = Callable[[dict[str, Any]], None]
 
 
@@ -136,6 +73,7 @@ class SidebarLink:
     def __init__(self) -> None:
         self.state = SidebarState()
         self.answers = DurableAnswers()
+        self.approvals = SidebarApprovals()
         self.comms: list[Any] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -147,6 +85,7 @@ class SidebarLink:
 
     def open(self, comm: Any, open_msg: Any = None) -> None:
         """A comm to the extension is open (the target's handler, or made by `announce`)."""
+        _route_requests_by_header(comm)
         comm.on_msg(lambda msg: self._on_msg(comm, msg))
         comm.on_close(lambda msg: self._forget(comm))
         with self._lock:
@@ -162,13 +101,13 @@ class SidebarLink:
             comm = create_comm(target_name=TARGET, data=self._snapshot().model_dump())
         except Exception:  # no kernel (a plain IPython shell): nothing to talk to
             return
-        _route_requests_by_header(comm)
         self.open(comm)
 
     def _forget(self, comm: Any) -> None:
         with self._lock:
             if comm in self.comms:
                 self.comms.remove(comm)
+        self.approvals.deny_all(comm)  # its sidebar is gone: nobody will answer
 
     def close(self) -> None:
         self._stop.set()
@@ -182,6 +121,7 @@ class SidebarLink:
                 pass
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.approvals.deny_all()
         self.state.detach()
 
     def send(self, message: dict[str, Any]) -> None:
@@ -195,7 +135,6 @@ class SidebarLink:
             comm.send(message)
         except Exception:  # a closing comm: it is forgotten on close
             pass
-        _route_requests_by_header(comm)
 
     # ------------------------------------------------------------------ snapshots
 
@@ -249,19 +188,19 @@ class SidebarLink:
             self._send_to(comm, message)
 
         try:
-            request = _requests.validate_python(data)
+            request = requests.validate_python(data)
         except ValidationError as exc:
             answer({"type": "error", "id": data.get("id"), "message": f"bad request: {exc}"})
             return
         try:
-            self.handle(request, answer)
+            self.handle(request, answer, comm)
         except Exception as exc:  # a RhoError says what to do; anything else, what went wrong
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             answer({"type": "error", "id": getattr(request, "id", None), "message": message})
         self.changed()
 
-    def handle(self, request: Request, answer: Answer) -> None:
-        """Do what `request` asks; `answer(message)` replies to whoever asked."""
+    def handle(self, request: Request, answer: Answer, comm: Any = None) -> None:
+        """Do what `request` asks; `answer(message)` replies to whoever asked (`comm`)."""
         registry = self._registry()
         match request:
             case Hello():
@@ -278,7 +217,7 @@ class SidebarLink:
                 for nbs in list(registry.sessions.values()):
                     nbs.cancel()
             case RunPrompt():
-                self._run_prompt(registry, request, answer)
+                self._run_prompt(registry, request, answer, comm)
             case ListFiles(id=rid, session=name, directory=directory):
                 self._on_runner(registry, rid, name, _list_files(directory), answer)
             case Download(id=rid, session=name, remote=remote, local=local):
@@ -293,6 +232,12 @@ class SidebarLink:
                 if nbs is not None:
                     nbs.cancel()
                     registry.runner.submit(nbs.end())
+            case Keep(id=rid, session=name):
+                if name not in registry.sessions:  # not made here: nothing to keep
+                    raise ConfigError(f"There is no session '{name}' in this kernel.")
+                self._on_runner(registry, rid, name, _keep(name), answer, start=False)
+            case Approve(approval=approval, allow=allow):
+                self.approvals.decide(approval, allow)
             case Delivered(answer=answer_id):
                 self.answers.delivered(answer_id)
             case Configure(defaults=defaults, budget_usd=budget):
@@ -300,8 +245,11 @@ class SidebarLink:
                 if budget is not None:
                     registry.budget_usd = budget or None
 
-    def _run_prompt(self, registry: Registry, request: RunPrompt, answer: Answer) -> None:
-        """Run the prompt in the session, as its `%%rho` cells do, streaming the answer."""
+    def _run_prompt(
+        self, registry: Registry, request: RunPrompt, answer: Answer, comm: Any
+    ) -> None:
+        """Run the prompt in the session, as its `%%rho` cells do, streaming the answer; a
+        call that needs approval is asked of the sidebar that sent the prompt."""
         from rho_agent.frontend import RunState, escape_markdown, no_math
 
         nbs = registry.session(request.session)
@@ -339,18 +287,29 @@ class SidebarLink:
             answer(update("run_done"))
             self.changed()
 
-        job = nbs.submit(lambda job: nbs.execute(request.prompt, listener=on_event))
+        approver = self.approvals.approver(answer, request.id, nbs.name, owner=comm)
+        job = nbs.submit(
+            lambda job: nbs.execute(request.prompt, listener=on_event, approver=approver)
+        )
         job.add_done_callback(done)
         answer(update("run_update"))
 
     def _on_runner(
-        self, registry: Registry, rid: str, name: str | None, action: Any, answer: Answer
+        self,
+        registry: Registry,
+        rid: str,
+        name: str | None,
+        action: Any,
+        answer: Answer,
+        *,
+        start: bool = True,
     ) -> None:
-        """`await action(session)` on the started session `name`; the answer carries `rid`."""
+        """`await action(session)` on the session `name`'s live Session (started if `start`,
+        else None when it has none); the answer carries `rid`."""
         nbs = registry.session(name)
 
         async def go() -> dict[str, Any]:
-            return await action(await nbs.start())
+            return await action(await nbs.start() if start else nbs.session)
 
         def done(job: Job[dict[str, Any]]) -> None:
             error = _error_of(job)
@@ -367,16 +326,22 @@ class SidebarLink:
 def _route_requests_by_header(comm: Any) -> None:
     """Let the front end choose where the kernel reads this comm's requests.
 
-    ipykernel 7 sends a comm's incoming messages to the subshell of the message the comm last
-    published (so a widget that waits for a reply gets it there). This comm waits for no
-    reply, and what it published from a cell (the announcement at `%load_ext`) would send
-    every request to the main shell, where a blocking `%%rho` cell keeps it waiting. Forgetting
-    that route leaves the message's own subshell (JupyterLab: one for this comm target), so a
-    Cancel is read while the cell runs."""
-    comm.__dict__.pop("_reply_subshell_id", None)
-    replies = getattr(comm, "_reply_subshell_ids", None)
-    if isinstance(replies, dict):
-        replies.clear()
+    ipykernel 7 sends a comm's incoming messages to the subshell of the message during which
+    the comm last published (so a widget waiting in a subshell for a reply gets it there),
+    whatever subshell the message itself names. This comm waits for no reply, and it
+    publishes from a cell (the announcement at `%load_ext`) and from the publishing thread,
+    whose parent is the last cell too: every request would go to the main shell, where a
+    blocking `%%rho` cell keeps it unread until the cell ends, so Cancel could not stop it.
+    Routing each request by its own header (JupyterLab: a subshell for this comm target)
+    has the kernel read a Cancel while the cell runs.
+
+    ipykernel has no public switch for this; it looks the route up with
+    `getattr(comm, "_reply_subshell_for", None)`, so an instance attribute replaces it for
+    this comm only, once, before any request arrives (clearing the remembered route after
+    each send instead left a window where a request took the old route). Other kernels and
+    older ipykernels never look it up. `test_cancel_reaches_a_blocking_cell_over_a_subshell`
+    fails without it."""
+    comm._reply_subshell_for = lambda data, default: default
 
 
 def _error_of(job: Job[Any]) -> BaseException | None:
@@ -392,13 +357,23 @@ def _list_files(directory: str) -> Any:
     async def action(session: Any) -> dict[str, Any]:
         from rho_agent.frontend import files
 
-        listed = await files.list_files(session, directory)
+        root, entries = await files.list_folder(session, directory)
         return {
             "type": "files",
-            "root": session.workspace.resolve(directory),
-            "files": [{"path": p, "size": size} for p, size, _mtime in listed],
-            "truncated": len(listed) >= files.MAX_LISTED,
+            "directory": directory,
+            "root": root,
+            "entries": [{"name": n, "folder": folder, "size": size} for n, folder, size in entries],
+            "truncated": len(entries) >= files.MAX_LISTED,
         }
+
+    return action
+
+
+def _keep(name: str) -> Any:
+    async def action(session: Any) -> dict[str, Any]:
+        from rho_agent.frontend import keep_sandbox
+
+        return {"type": "kept", "sandbox": await keep_sandbox(session, name)}
 
     return action
 
@@ -442,8 +417,28 @@ def install(ipython: Any) -> SidebarLink | None:
     manager.register_target(TARGET, link.open)
     for name, hook in _hooks(link):
         ipython.events.register(name, hook)
+    running = _running_cell(ipython)
+    if running is not None:
+        # `%load_ext` runs in a cell whose pre_run_cell went out before these hooks existed:
+        # follow it as if they had seen it (a Panel that cell shows belongs to it).
+        for name, hook in _hooks(link):
+            if name == "pre_run_cell":
+                hook(running)
     link.announce()
     return link
+
+
+def _running_cell(ipython: Any) -> Any:
+    """The execution going on (with its `cell_id`, which JupyterLab sends as the request's
+    `cellId` metadata), or None outside one (a kernel's startup lines)."""
+    from types import SimpleNamespace
+
+    parent = ipython.get_parent() if hasattr(ipython, "get_parent") else None
+    if not isinstance(parent, dict):
+        return None
+    if parent.get("header", {}).get("msg_type") != "execute_request":
+        return None
+    return SimpleNamespace(cell_id=parent.get("metadata", {}).get("cellId"))
 
 
 def uninstall(ipython: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +27,8 @@ MAX_LOG_LINES = 200
 UPDATE_INTERVAL = 0.1
 
 #: The run's own output type: the JupyterLab extension renders it (tool calls collapsible,
-#: edits as diffs, the cost line); other front ends (GitHub, nbviewer) show the HTML log or
-#: the text beside it, and the answer is an output of its own, in Markdown.
+#: edits as diffs, the cost line); other front ends (GitHub, nbviewer) show the Markdown
+#: beside it, and the answer is an output of its own, in Markdown.
 RUN_MIME = "application/vnd.rho-agent.run+json"
 #: Characters of a call's output and of each side of an edit kept in the run output.
 MAX_SAVED_OUTPUT = 1500
@@ -102,29 +103,30 @@ class RunView(RunState):
         }
 
     def log_bundle(self) -> Bundle:
-        """A collapsible tool log with the status line as its summary."""
-        lines = self.tool_lines()
-        kept = lines[-MAX_LOG_LINES:]
-        more = (
-            f"<i>… {len(lines) - len(kept)} earlier line(s)</i><br>"
-            if len(lines) > len(kept)
-            else ""
-        )
-        body = (more + "<br>".join(html.escape(x) for x in kept)) or "<i>no tool calls</i>"
-        trace = (
-            f"<div><small>trace: {html.escape(self.trace_path)}</small></div>"
-            if self.trace_path
-            else ""
-        )
-        markup = (
-            f'<details class="rho-log"><summary>{html.escape(self.summary())} · {len(self.tools)} tool call(s)</summary>'
-            f'<pre style="white-space:pre-wrap">{body}</pre>{trace}</details>'
-        )
+        """The run output: `RUN_MIME` for the extension's renderer, always with a Markdown
+        fallback (the status line, then a line per tool call) that GitHub and nbviewer show,
+        and text. No HTML: those viewers prefer it to Markdown, and the answer before this
+        output is Markdown already."""
         return {
             RUN_MIME: self.run_data(),
-            "text/html": markup,
-            "text/plain": "\n".join([self.summary(), *kept]),
+            "text/markdown": self.log_markdown(),
+            "text/plain": "\n".join([self.summary(), *self.tool_lines()[-MAX_LOG_LINES:]]),
         }
+
+    def log_markdown(self) -> str:
+        """The tool log as Markdown that reads as written (no math, no HTML): the status line,
+        a line per tool call, where the trace is."""
+        lines = self.tool_lines()
+        kept = lines[-MAX_LOG_LINES:]
+        calls = [f"- {_code_span(line)}" for line in kept]
+        if len(lines) > len(kept):
+            calls.insert(0, f"- _… {len(lines) - len(kept)} earlier line(s)_")
+        parts = [f"**{escape_markdown(self.summary())}** · {len(self.tools)} tool call(s)"]
+        if calls:
+            parts.append("\n".join(calls))
+        if self.trace_path:
+            parts.append(f"trace: {_code_span(self.trace_path)}")
+        return no_math("\n\n".join(parts))
 
     def run_data(self) -> dict[str, Any]:
         """The run as `RUN_MIME` data: status, the cost line, and each tool call with its
@@ -160,6 +162,15 @@ class RunView(RunState):
 
     def _trace_note(self) -> str:
         return f" — full trace: {html.escape(self.trace_path)}" if self.trace_path else ""
+
+
+def _code_span(text: str) -> str:
+    """`text` as one inline code span (CommonMark: fenced by more backticks than it holds,
+    padded when it starts or ends with one), so nothing in it is read as Markdown or HTML."""
+    text = " ".join(text.split()) or " "
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _tail(text: str, limit: int) -> str:

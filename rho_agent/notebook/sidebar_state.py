@@ -48,6 +48,8 @@ class SandboxInfo(BaseModel):
     id: str | None
     state: str
     age_s: float
+    #: Left running when its session ends (`--keep`, or Keep in the sidebar).
+    kept: bool = False
 
 
 class SessionInfo(BaseModel):
@@ -265,6 +267,7 @@ class SidebarState:
 
     def _sandboxes(self, sessions: list[NotebookSession]) -> list[SandboxInfo]:
         from rho_agent.backends import RemoteWorkspace
+        from rho_agent.frontend import is_kept
 
         boxes = []
         now = time.monotonic()
@@ -284,6 +287,7 @@ class SidebarState:
                     id=getattr(sandbox, "id", None),
                     state="ready" if sandbox is not None else workspace.phase,
                     age_s=round(now - seen, 1),
+                    kept=is_kept(workspace),
                 )
             )
         return boxes

@@ -92,7 +92,8 @@ def drive_the_panel(lab: str, page, fake: FakeAnthropic) -> None:
     # Dollar amounts read as written: no math typeset (issue 10: "$120 to $" was italic math).
     expect(panel.locator(".jp-RenderedMarkdown").first).to_contain_text("from $120 to $144.")
     expect(panel.locator("mjx-container, .MathJax, .katex")).to_have_count(0)
-    expect(panel.locator(".rho-log summary")).to_contain_text("completed · 2 turn(s)")
+    # The tool log: the extension's renderer, or its Markdown fallback without the extension.
+    expect(panel).to_contain_text("completed · 2 turn(s)")
     expect(panel).to_contain_text("Cost so far: $0.0")
     panel.screenshot(path=str(ARTIFACTS / "panel-run.png"))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _daytona import delete_sandbox
 
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 
@@ -220,11 +221,18 @@ def test_requests_run_prompt_list_download_configure(
     ext.run("%%rho\nand again?")
     assert len(fake.requests[-1].messages) == 3
 
-    # The workspace's files, and a download into the notebook's folder.
+    # The workspace's folders, one at a time, and a download into the notebook's folder.
     at = ext.send({"type": "list_files", "id": "f1"})
     files = ext.wait_for(lambda m: m.get("id") == "f1", since=at)
     assert files["type"] == "files" and files["root"] == str(tmp_path)
-    assert {"path": "data/numbers.csv", "size": 4} in files["files"]
+    assert {"name": "data", "folder": True, "size": 0} in files["entries"]
+    assert not any(e["name"] == "numbers.csv" for e in files["entries"])  # one level only
+    at = ext.send({"type": "list_files", "id": "f2", "directory": "data"})
+    inside = ext.wait_for(lambda m: m.get("id") == "f2", since=at)
+    assert inside["root"] == str(tmp_path / "data") and inside["directory"] == "data"
+    assert inside["entries"] == [{"name": "numbers.csv", "folder": False, "size": 4}]
+    at = ext.send({"type": "list_files", "id": "f3", "directory": "nowhere"})
+    assert "cannot list" in ext.wait_for(lambda m: m.get("id") == "f3", since=at)["message"]
     at = ext.send({"type": "download", "id": "d1", "remote": "data", "local": "copies/data"})
     got = ext.wait_for(lambda m: m.get("id") == "d1", since=at)
     assert got["type"] == "downloaded", got
@@ -291,6 +299,76 @@ def test_end_session_deletes_its_sandbox(daytona, ext: Extension, fake: FakeAnth
     while daytona.sandboxes():
         assert time.monotonic() < deadline, "the sandbox was not deleted"
         time.sleep(0.1)
+
+
+def test_keep_leaves_the_sandbox_when_the_kernel_shuts_down(
+    daytona, ext: Extension, fake: FakeAnthropic
+) -> None:
+    ext.run("%load_ext rho_agent")
+    fake.add(reply(text("Local.")), reply(text("Ready.")))
+    # A session with no sandbox has none to keep: a sentence says so.
+    ext.run("%%rho --session here\nhello")
+    at = ext.send({"type": "keep", "id": "k0", "session": "here"})
+    error = ext.wait_for(lambda m: m.get("id") == "k0", since=at)
+    assert error["type"] == "error" and "no sandbox to keep" in error["message"], error
+    at = ext.send({"type": "keep", "id": "k00", "session": "nobody"})
+    error = ext.wait_for(lambda m: m.get("id") == "k00", since=at)
+    assert "There is no session 'nobody'" in error["message"], error
+
+    ext.run("%%rho --backend daytona\nhello")
+    (box,) = ext.wait_for(lambda m: state(m) and m["sandboxes"])["sandboxes"]
+    assert box["kept"] is False
+    at = ext.send({"type": "keep", "id": "k1", "session": "default"})
+    kept = ext.wait_for(lambda m: m.get("id") == "k1", since=at)
+    assert kept == {"type": "kept", "id": "k1", "session": "default", "sandbox": box["id"]}
+    ext.wait_for(lambda m: state(m) and m["sandboxes"] and m["sandboxes"][0]["kept"], since=at)
+    # Labelled as --keep labels it (so `rho-agent sandboxes cleanup` spares it).
+    (record,) = daytona.sandboxes()
+    assert record.labels.get("rho-agent-keep") == "1", record.labels
+
+    # The kernel shuts down (as when the notebook is closed): the sandbox stays.
+    ext.km.shutdown_kernel(now=False)
+    try:
+        assert [b.id for b in daytona.sandboxes()] == [box["id"]]
+    finally:
+        delete_sandbox(daytona, box["id"])
+
+
+def test_a_sidebar_run_asks_the_sidebar_for_approval(
+    ext: Extension, fake: FakeAnthropic, tmp_path: Path
+) -> None:
+    for name in ("old", "precious", "later"):
+        (tmp_path / name).mkdir()
+    ext.run("%load_ext rho_agent")
+    ext.wait_for(state)
+    fake.add(
+        reply(tool_call("bash", {"command": "rm -rf old"})),
+        reply(tool_call("bash", {"command": "rm -rf precious"})),
+        reply(text("Removed one of two.")),
+    )
+    # The developer profile asks before a destructive command.
+    ext.run("%rho config --profile developer")
+    at = ext.send({"type": "run", "id": "r1", "prompt": "clean up"})
+    asked = ext.wait_for(lambda m: m.get("type") == "approval", since=at)
+    assert asked["run"] == "r1" and asked["session"] == "default" and asked["tool"] == "bash"
+    assert "rm -rf old" in asked["summary"]
+    at = ext.send({"type": "approve", "approval": asked["id"], "allow": True})
+    ext.wait_for(lambda m: m.get("type") == "approval_done" and m["id"] == asked["id"], since=at)
+    second = ext.wait_for(lambda m: m.get("type") == "approval", since=at)
+    assert "rm -rf precious" in second["summary"] and second["id"] != asked["id"]
+    at = ext.send({"type": "approve", "approval": second["id"], "allow": False})
+    done = ext.wait_for(lambda m: m.get("type") == "run_done" and m["id"] == "r1", since=at)
+    assert done["status"] == "completed" and done["text"] == "Removed one of two."
+    assert not (tmp_path / "old").exists() and (tmp_path / "precious").is_dir()
+
+    # A run cancelled while it waits for an answer ends; its question is withdrawn.
+    fake.add(reply(tool_call("bash", {"command": "rm -rf later"})))
+    at = ext.send({"type": "run", "id": "r2", "prompt": "one more"})
+    third = ext.wait_for(lambda m: m.get("type") == "approval", since=at)
+    at = ext.send({"type": "cancel", "session": "default"})
+    ext.wait_for(lambda m: m.get("type") == "approval_done" and m["id"] == third["id"], since=at)
+    done = ext.wait_for(lambda m: m.get("type") == "run_done" and m["id"] == "r2", since=at)
+    assert done["status"] == "cancelled" and (tmp_path / "later").is_dir()
 
 
 def test_cancel_reaches_a_blocking_cell_over_a_subshell(
@@ -369,3 +447,20 @@ def test_a_panel_answer_goes_to_the_cell_that_shows_the_panel(
     answer = ext.wait_for(lambda m: m.get("type") == "answer")
     assert answer["cell_id"] == "cell-panel" and answer["kind"] == "panel"
     assert "Panel **answer**." in answer["outputs"][1]["text/markdown"]
+
+
+def test_a_panel_shown_by_the_cell_that_loads_rho_gets_its_answer(
+    ext: Extension, fake: FakeAnthropic
+) -> None:
+    """`%load_ext` and the Panel in one cell: the link starts following cells during that
+    cell, and still knows which cell it is."""
+    pytest.importorskip("ipywidgets")
+    ext.run(
+        "%load_ext rho_agent\nimport rho_agent.notebook\npanel = rho_agent.notebook.Panel()\npanel",
+        cell_id="cell-load-and-panel",
+    )
+    ext.wait_for(state)
+    fake.add(reply(text("Panel **answer**."), delay=0.3))
+    ext.run("handle = panel.run('hello')", cell_id="cell-other")
+    answer = ext.wait_for(lambda m: m.get("type") == "answer")
+    assert answer["cell_id"] == "cell-load-and-panel" and answer["kind"] == "panel"

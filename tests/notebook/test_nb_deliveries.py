@@ -15,6 +15,7 @@ from _fixtures import markdown_text
 from rho_agent.frontend import no_math
 from rho_agent.notebook import Panel
 from rho_agent.notebook.deliveries import RunHandle, get_deliveries
+from rho_agent.notebook.render import RUN_MIME
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text
 
 
@@ -77,7 +78,11 @@ def test_out_is_a_handle_at_once_and_result_shows_the_answer_once(
         "text/markdown": no_math("the **answer** is \\$120"),
         "text/plain": "the **answer** is $120",
     }
-    assert "<details" in bundles[2]["text/html"]  # the tool log
+    # The run output: for the extension's renderer, always with Markdown for GitHub and
+    # nbviewer (which would prefer HTML to it: there is none).
+    assert set(bundles[2]) == {RUN_MIME, "text/markdown", "text/plain"}
+    assert "completed · 1 turn(s)" in bundles[2]["text/markdown"]
+    assert "0 tool call(s)" in bundles[2]["text/markdown"]
     # Delivered once: neither a second wait nor the next cells show it again.
     assert r.result() is result
     ip.run_cell("x = 1")
@@ -97,7 +102,7 @@ def test_the_next_cell_after_the_run_ended_shows_the_answer(
     shown.items = []
     assert widgets  # the live widget was shown by the background cell
     ip.run_cell("z = 3")
-    assert shown.markdown()[1:] == ["background answer"]
+    assert shown.markdown()[1:2] == ["background answer"]
     assert "finished (completed · 1 turn · " in shown.bundles[0]["text/plain"]
     shown.items = []
     ip.run_cell("z = 4")
@@ -129,7 +134,7 @@ def test_await_handle_returns_the_result_and_shows_the_answer(
     shown.items = []
     ip.run_cell("res = await r")
     assert ip.user_ns["res"].text == "awaited answer"
-    assert shown.markdown()[1:] == ["awaited answer"]
+    assert shown.markdown()[1:2] == ["awaited answer"]
 
 
 def test_result_timeout_leaves_the_run_going_and_undelivered(
@@ -142,7 +147,7 @@ def test_result_timeout_leaves_the_run_going_and_undelivered(
         r.result(timeout=0.05)
     assert not r.done() and "late answer" not in shown.markdown()
     assert r.result(timeout=10).text == "late answer"
-    assert shown.markdown()[1:] == ["late answer"]
+    assert shown.markdown()[1:2] == ["late answer"]
 
 
 def test_panel_run_returns_a_handle_and_its_answer_becomes_an_output(
@@ -157,7 +162,7 @@ def test_panel_run_returns_a_handle_and_its_answer_becomes_an_output(
     assert shown.bundles[0]["text/plain"].startswith(
         "rho: panel run in session 'side' finished (completed"
     )
-    assert shown.markdown()[1:] == ["panel answer"]
+    assert shown.markdown()[1:2] == ["panel answer"]
     shown.items = []
     assert run.result().text == "panel answer"
     assert shown.items == []  # already delivered

@@ -16,6 +16,7 @@ import pytest
 from _fixtures import markdown_text
 
 from rho_agent.notebook.registry import get_registry, reset_registry
+from rho_agent.notebook.render import RUN_MIME
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 
 
@@ -74,7 +75,8 @@ def test_a_cell_run_again_shows_its_answer_and_restores_out(
     assert "Not run again: this cell already ran" in text_shown
     assert "--allow-rerun" in text_shown and "%rho config --allow-rerun" in text_shown
     assert "There are **3** rows, from \\$120 to \\$144." in text_shown
-    log = next(b for b in shown if "text/html" in b and "rho-log" in b["text/html"])
+    log = next(b for b in shown if RUN_MIME in b)
+    assert "tool call(s)" in log["text/markdown"]
     assert "echo 3 rows" in log["text/plain"]  # the tool log, from the trace
 
 

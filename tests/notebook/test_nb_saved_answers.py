@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from _fixtures import markdown_text
 
+from rho_agent.notebook.render import RUN_MIME
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text
 
 nbclient = pytest.importorskip("nbclient")
@@ -91,6 +92,16 @@ def test_background_and_panel_answers_are_saved_as_markdown_outputs(
     assert any(n.startswith("rho: panel run in session 'side' finished (completed") for n in notes)
     # The text fallback and the tool log are saved too; the await printed the status.
     raw = json.dumps([cell.get("outputs", []) for cell in reopened.cells])
-    assert BACKGROUND_ANSWER in raw and PANEL_ANSWER in raw and "rho-log" in raw
+    assert BACKGROUND_ANSWER in raw and PANEL_ANSWER in raw
+    # Each run output is saved with its Markdown fallback (what GitHub and nbviewer show).
+    runs = [
+        o["data"]
+        for cell in reopened.cells
+        for o in cell.get("outputs", [])
+        if RUN_MIME in o.get("data", {})
+    ]
+    assert len(runs) == 2, raw
+    assert all("text/html" not in data for data in runs)
+    assert all("completed · 1 turn(s)" in markdown_text("".join(d["text/markdown"])) for d in runs)
     assert "completed" in "".join(o.get("text", "") for o in reopened.cells[3].outputs)
     assert "plain cell" in "".join(o.get("text", "") for o in reopened.cells[5].outputs)

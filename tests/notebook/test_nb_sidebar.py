@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _daytona import delete_sandbox
 from _lab import CHROMIUM, jupyter_server, run_cell_of
 
+from rho_agent.notebook.render import RUN_MIME
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,6 +182,23 @@ def drive_the_sidebar(lab: str, page, daytona, fake: FakeAnthropic, root: Path) 
     (box,) = daytona.sandboxes()
     assert box.root.joinpath(remote.lstrip("/")).read_text() == "a,b\n1,2\n", remote
 
+    # Keep: the sandbox outlives the kernel (labelled as --keep labels it).
+    sandbox = sidebar.locator('.rho-sandbox[data-session="default"]')
+    sandbox.get_by_role("button", name="Keep").click()
+    expect(sandbox).to_have_attribute("data-kept", "true")
+    expect(sandbox.locator(".rho-kept")).to_have_text("kept")
+    expect(sandbox.get_by_role("button", name="Keep")).to_have_count(0)
+    expect(sidebar.locator(".rho-sandbox-note")).to_contain_text(f"Sandbox {box.id} is kept")
+    sidebar.screenshot(path=str(ARTIFACTS / "sidebar-kept.png"))
+    (box,) = daytona.sandboxes()
+    assert box.labels.get("rho-agent-keep") == "1", box.labels
+    base, token = lab.split("/lab/tree/")[0], "?" + lab.split("?")[1]
+    shut_down_kernels(base, token)
+    try:
+        assert [b.id for b in daytona.sandboxes()] == [box.id]
+    finally:
+        delete_sandbox(daytona, box.id)
+
 
 ANSWER = "Saved **for later**: the total is $120."
 
@@ -270,6 +289,10 @@ def test_background_answers_are_saved_in_their_cell(
             saved = json.loads(path.read_text())["cells"]
             markdown = ["".join(o["data"].get("text/markdown", "")) for o in saved[1]["outputs"]]
             assert any("Saved **for later**" in m for m in markdown), saved[1]["outputs"]
+            # The run output is saved with its Markdown fallback, for GitHub and nbviewer.
+            (run_data,) = [o["data"] for o in saved[1]["outputs"] if RUN_MIME in o.get("data", {})]
+            assert "completed · 3 turn(s)" in "".join(run_data["text/markdown"])
+            assert "edit" in "".join(run_data["text/markdown"])
             assert [o["data"] for o in saved[2]["outputs"]] == [
                 {"text/plain": ["2"]}
             ]  # only its own
@@ -349,4 +372,216 @@ def test_ask_rho_about_a_failing_cell_and_settings(
             page.screenshot(path=str(ARTIFACTS / "ask-about-cell.png"), full_page=True)
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / "ask-about-cell-failure.png"), full_page=True)
+            raise
+
+
+def test_sidebar_approvals_and_folders(
+    tmp_path: Path, labextension: None, page, fake: FakeAnthropic
+) -> None:
+    """A sidebar prompt's call that needs approval is asked in the sidebar (Allow / Deny);
+    the workspace's folders open and close, and a folder downloads into the file browser's
+    folder."""
+    from playwright.sync_api import expect
+
+    make = "mkdir -p out/deep && echo hi > out/deep/a.txt && rm -rf old"
+    fake.add(
+        reply(tool_call("bash", {"command": make})),
+        reply(tool_call("bash", {"command": "rm -rf precious"})),
+        reply(text("Made **out/deep/a.txt**; left precious alone.")),
+    )
+    root = tmp_path / "lab"
+    root.mkdir()
+    for folder in ("old", "precious", "downloads"):
+        (root / folder).mkdir()
+    # The developer profile asks before a destructive command (rm).
+    (root / "work.ipynb").write_text(
+        notebook(["%load_ext rho_agent\n%rho config --profile developer"])
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    with jupyter_server(root, tmp_path) as (base, token):
+        try:
+            page.goto(f"{base}/lab/tree/work.ipynb{token}")
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+            run_cell(page, 0)
+            show_panel(page, "rho-agent-sidebar")
+            sidebar = page.locator("#rho-agent-sidebar")
+            expect(sidebar.locator(".rho-total")).to_contain_text("Cost in this kernel")
+
+            expect(sidebar.get_by_role("button", name="..")).to_be_hidden()  # at the top
+            sidebar.locator(".rho-prompt-text").fill("Make the output folder, clean up.")
+            sidebar.get_by_role("button", name="Run").click()
+            asked = sidebar.locator('.rho-approval[data-tool="bash"]')
+            expect(asked).to_contain_text("rm -rf old")
+            sidebar.screenshot(path=str(ARTIFACTS / "sidebar-approval.png"))
+            asked.get_by_role("button", name="Allow").click()
+            expect(asked).to_contain_text("rm -rf precious")  # the next call's question
+            asked.get_by_role("button", name="Deny").click()
+            expect(sidebar.locator(".rho-prompt-status")).to_contain_text("completed")
+            expect(sidebar.locator(".rho-approval")).to_have_count(0)
+            expect(sidebar.locator(".rho-answer strong")).to_have_text("out/deep/a.txt")
+            assert not (root / "old").exists() and (root / "precious").is_dir()
+            assert (root / "out" / "deep" / "a.txt").read_text() == "hi\n"
+
+            # Folders: into out/, into deep/, back up with "..".
+            show_panel(page, "filebrowser")
+            page.locator(".jp-DirListing-item", has_text="downloads").dblclick()
+            expect(page.locator(".jp-FileBrowser .jp-BreadCrumbs")).to_contain_text("downloads")
+            show_panel(page, "rho-agent-sidebar")
+            sidebar.get_by_role("button", name="Show files").click()
+            out = sidebar.locator('.rho-folder[data-path="out"]')
+            expect(sidebar.locator('.rho-folder[data-path="precious"]')).to_be_visible()
+            out.get_by_role("button", name="out/").click()
+            expect(sidebar.locator(".rho-files-where")).to_have_text(str(root / "out"))
+            deep = sidebar.locator('.rho-folder[data-path="out/deep"]')
+            deep.get_by_role("button", name="deep/").click()
+            expect(sidebar.locator('.rho-file[data-path="out/deep/a.txt"]')).to_contain_text("3 B")
+            sidebar.get_by_role("button", name="..").click()
+            expect(deep).to_be_visible()
+            sidebar.get_by_role("button", name="..").click()
+            expect(out).to_be_visible()
+            expect(sidebar.get_by_role("button", name="..")).to_be_hidden()
+            out.get_by_role("button", name="out/").click()
+            expect(deep).to_be_visible()
+            sidebar.screenshot(path=str(ARTIFACTS / "sidebar-folders.png"))
+
+            # Download of a folder, into the file browser's folder (downloads/).
+            deep.get_by_role("button", name="Download").click()
+            expect(sidebar.locator(".rho-files-status")).to_contain_text(
+                "Downloaded out/deep → downloads/deep"
+            )
+            expect(sidebar.locator(".rho-progress")).to_be_hidden()
+            assert (root / "downloads" / "deep" / "a.txt").read_text() == "hi\n"
+            show_panel(page, "filebrowser")
+            expect(page.locator(".jp-DirListing-item", has_text="deep")).to_be_visible()
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "sidebar-approvals-failure.png"), full_page=True)
+            raise
+
+
+def test_sidebar_in_notebook7(
+    tmp_path: Path, labextension: None, page, fake: FakeAnthropic
+) -> None:
+    """Notebook 7 (`jupyter notebook`): "Show rho sidebar" opens it in the right side panel,
+    where it lists the session of a running %%rho cell, live; Cancel there stops the run."""
+    from playwright.sync_api import expect
+
+    fake.add(reply(text("Working. "), tool_call("bash", {"command": "sleep 60"}), delay=0.1))
+    root = tmp_path / "lab"
+    root.mkdir()
+    (root / "work.ipynb").write_text(
+        notebook(["%load_ext rho_agent", "%%rho --profile developer --yes\nrun the slow job"])
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    with jupyter_server(root, tmp_path, app="notebook") as (base, token):
+        try:
+            page.goto(f"{base}{PAGES['notebook'].replace('answers', 'work')}{token}")
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            expect(cells).to_have_count(2)
+            deadline = time.monotonic() + 60
+            while not kernels_idle(base, token):
+                assert time.monotonic() < deadline, "the kernel did not start"
+                time.sleep(0.2)
+            run_cell(page, 0)
+            expect(cells.nth(0).locator(".jp-InputPrompt")).to_have_text("[1]:")
+
+            # From the command palette, as in JupyterLab.
+            page.keyboard.press("Control+Shift+c")
+            page.keyboard.type("Show rho sidebar")
+            page.locator(".lm-CommandPalette").get_by_text("Show rho sidebar", exact=True).click()
+            sidebar = page.locator("#rho-agent-sidebar")
+            expect(sidebar).to_be_visible()
+            expect(sidebar.locator(".rho-total")).to_have_text("Cost in this kernel: $0.0000")
+
+            run_cell(page, 1)
+            session = sidebar.locator('.rho-session[data-session="default"]')
+            expect(session).to_have_attribute("data-status", "running")
+            expect(session.locator(".rho-session-meta")).to_contain_text("local · developer")
+            run = session.locator('.rho-run[data-status="running"]')
+            expect(run).to_contain_text("run the slow job")
+            page.screenshot(path=str(ARTIFACTS / "sidebar-notebook7.png"), full_page=True)
+
+            run.get_by_role("button", name="Cancel").click()
+            expect(session.locator(".rho-run").first).to_have_attribute(
+                "data-status", "cancelled", timeout=10_000
+            )
+            expect(cells.nth(1).locator(".jp-OutputArea")).to_contain_text("cancelled")
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "sidebar-notebook7-failure.png"), full_page=True)
+            raise
+
+
+PANEL_ANSWER = "The panel's answer is **kept**."
+
+
+@pytest.mark.parametrize("app", ["jupyterlab", "notebook"])
+def test_panel_answers_are_saved_in_their_cell(
+    app: str, tmp_path: Path, labextension: None, page, fake: FakeAnthropic
+) -> None:
+    """A Panel's run, from its Run button: the answer lands in the outputs of the cell that
+    shows the Panel, is saved with the notebook and is there after reopening it with a
+    fresh kernel (when the widget itself can no longer be shown)."""
+    pytest.importorskip("ipywidgets")
+    from playwright.sync_api import expect
+
+    fake.add(reply(text(PANEL_ANSWER), delay=0.3))
+    root = tmp_path / "lab"
+    root.mkdir()
+    path = root / "answers.ipynb"
+    path.write_text(
+        notebook(["%load_ext rho_agent\nfrom rho_agent.notebook import Panel\nPanel()", "1 + 1"])
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=30_000)
+    with jupyter_server(root, tmp_path, app=app) as (base, token):
+        try:
+            page.goto(f"{base}{PAGES[app]}{token}")
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            expect(cells).to_have_count(2)
+            deadline = time.monotonic() + 60
+            while not kernels_idle(base, token):
+                assert time.monotonic() < deadline, "the kernel did not start"
+                time.sleep(0.2)
+            run_cell(page, 0)
+            panel = cells.nth(0).locator(".rho-panel")
+            expect(panel).to_be_visible()
+            panel.locator("textarea").first.fill("Summarise the workspace.")
+            panel.get_by_role("button", name="Run").click()
+            # The cell's own outputs (not those inside the widget) get the answer.
+            outputs = cells.nth(0).locator(".jp-Cell-outputArea > .jp-OutputArea-child")
+            expect(outputs.locator("> .jp-RenderedMarkdown").last).to_contain_text(
+                "The panel's answer is kept."
+            )
+            expect(outputs.locator("> .jp-RenderedMarkdown").first).to_contain_text(
+                "panel run in session 'default' finished"
+            )
+            expect(outputs.locator("> .rho-run-rendered summary").first).to_contain_text(
+                "completed · 1 turn(s)"
+            )
+            run_cell(page, 1)
+            expect(cells.nth(1).locator(".jp-Cell-outputArea")).to_contain_text("2")
+            page.keyboard.press("Control+s")
+            deadline = time.monotonic() + 30
+            while "panel's answer" not in path.read_text():
+                assert time.monotonic() < deadline, "the notebook was not saved"
+                time.sleep(0.2)
+            saved = json.loads(path.read_text())["cells"]
+            markdown = ["".join(o["data"].get("text/markdown", "")) for o in saved[0]["outputs"]]
+            assert any("is **kept**" in m for m in markdown), saved[0]["outputs"]
+            assert [o["data"] for o in saved[1]["outputs"]] == [{"text/plain": ["2"]}]
+
+            # Reopened with a fresh kernel: the answer is still in the Panel's cell.
+            shut_down_kernels(base, token)
+            page.goto(f"{base}{PAGES[app]}{token}")
+            reopened = cells.nth(0).locator(".jp-Cell-outputArea > .jp-OutputArea-child")
+            expect(reopened.locator("> .jp-RenderedMarkdown").last).to_contain_text(
+                "The panel's answer is kept."
+            )
+            page.screenshot(path=str(ARTIFACTS / f"panel-answer-{app}.png"), full_page=True)
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / f"panel-answer-{app}-failure.png"), full_page=True)
             raise

@@ -23,7 +23,7 @@ from rho_agent.frontend import Runner, no_math
 from rho_agent.model import Usage
 from rho_agent.notebook.args import cell_parser, parse_cell_line, parse_line
 from rho_agent.notebook.interpolate import interpolate
-from rho_agent.notebook.render import MAX_LIVE_LINES, LiveDisplay, RunView
+from rho_agent.notebook.render import MAX_LIVE_LINES, RUN_MIME, LiveDisplay, RunView
 from rho_agent.notebook.variables import ship
 
 # ------------------------------------------------------------------ interpolation
@@ -225,8 +225,11 @@ def test_run_view_shows_text_tools_tokens_and_caps_long_output() -> None:
         )
     )
     assert view.answer_bundle()["text/markdown"] == no_math("**Done**")
-    log = view.log_bundle()["text/html"]
-    assert log.startswith("<details") and "✗ bash: echo 0" in log and "17 tool call(s)" in log
+    log = view.log_bundle()
+    assert set(log) == {RUN_MIME, "text/markdown", "text/plain"}
+    markdown = log["text/markdown"]
+    assert "17 tool call(s)" in markdown and "- `✗ bash: echo 0" in markdown
+    assert "trace: `/x/trace.jsonl`" in markdown
 
 
 async def test_live_display_updates_at_most_ten_times_a_second() -> None:

@@ -12,6 +12,7 @@ pytest.importorskip("ipywidgets")
 
 from rho_agent.notebook import Panel
 from rho_agent.notebook.registry import get_registry
+from rho_agent.notebook.render import RUN_MIME
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 
 
@@ -65,7 +66,7 @@ def test_panel_runs_with_staged_uploads_and_shows_log_answer_and_cost(
     assert (workdir / "all.csv").read_text() == "x\n2\na\n1\n"
     shown = outputs_text(panel.run_view.answer)
     assert "**4** lines." in shown  # the answer, as Markdown
-    assert "<details" in shown and "✓ bash: cat data.csv big/part1.csv" in shown  # the tool log
+    assert RUN_MIME in shown and "✓ bash: cat data.csv big/part1.csv" in shown  # the tool log
     assert panel.run_view.live.value == ""  # the live view gave way to them
     wait_for(lambda: panel.cost_usd > 0)
     assert "Cost so far" in panel.cost_label.value
