@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import math
 import shlex
@@ -31,7 +32,7 @@ from rho_agent.backends._transfer import send
 from rho_agent.backends._types import ExecResult, Notify, NotRegularFileError
 from rho_agent.backends.daytona._errors import state_of, status_of
 from rho_agent.backends.daytona._lifecycle import Lifecycle
-from rho_agent.backends.daytona._plan import Plan
+from rho_agent.backends.daytona._plan import LABEL, Plan
 from rho_agent.backends.daytona._setup import SetupShell, uv_script
 from rho_agent.errors import RhoError, SandboxError
 from rho_agent.sandbox import UNCONFINED, Confinement
@@ -95,6 +96,36 @@ class DaytonaWorkspace(RemoteWorkspace):
         """The SDK's `AsyncSandbox` (waits for provisioning)."""
         await self.wait_ready()
         return self.sandbox
+
+    @property
+    def kept(self) -> bool:
+        """Whether closing leaves the sandbox (`keep=True`, or `keep()` since)."""
+        return self.plan.keep
+
+    async def keep(self) -> str:
+        """Keep the running sandbox when the session ends, as `keep=True` would have: the
+        keep label (`rho-agent sandboxes cleanup` spares it), auto-delete off, and closing
+        leaves it and says how to reattach. Returns its id."""
+        sandbox = await self.get_sandbox()
+        if self.kept:
+            return sandbox.id
+        label = {f"{LABEL}-keep": "1"}
+        labels = {**(sandbox.labels or {}), **label}
+        await self.life.call(
+            f"label sandbox {sandbox.id} as kept",
+            lambda: sandbox.set_labels(labels),
+            idempotent=True,
+        )
+        await self.life.call(
+            f"turn off auto-delete of sandbox {sandbox.id}",
+            lambda: sandbox.set_auto_delete_interval(-1),
+            idempotent=True,
+        )
+        # the workspace and its lifecycle's close (`release`) both read the plan
+        self.plan = self.life.plan = dataclasses.replace(
+            self.plan, keep=True, labels={**self.plan.labels, **label}
+        )
+        return sandbox.id
 
     async def _provision(self) -> None:
         """connect ─► create (or start a stopped one) ─► send the archive packed meanwhile ─►
