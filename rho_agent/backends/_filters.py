@@ -7,6 +7,7 @@ and the default path rules of secret scanners (see the comment above `SECRET_FIL
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -120,15 +121,17 @@ def compile_gitignore(text: str) -> list[Rule]:
 class IgnoreStack:
     """`.gitignore` rule sets from the outermost directory in, each with its base directory."""
 
-    sets: list[tuple[Path, list[Rule]]] = field(default_factory=list)
+    #: (base directory with a trailing "/", its rules): plain strings, as the walk asks this
+    #: of every file and pathlib's relative_to costs more than the match.
+    sets: list[tuple[str, list[Rule]]] = field(default_factory=list)
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
+    def ignored(self, path: str | Path, is_dir: bool) -> bool:
         verdict = False
+        text = os.fspath(path)
         for base, rules in self.sets:
-            try:
-                rel = path.relative_to(base).as_posix()
-            except ValueError:
+            if not text.startswith(base):
                 continue
+            rel = text[len(base) :]
             for rule in rules:
                 if rule.dir_only and not is_dir:
                     continue
@@ -136,15 +139,17 @@ class IgnoreStack:
                     verdict = not rule.negate
         return verdict
 
-    def entered(self, directory: Path) -> IgnoreStack:
+    def entered(self, directory: str | Path) -> IgnoreStack:
         """The stack for the contents of `directory` (its own .gitignore added)."""
         rules = _read_gitignore(directory)
-        return IgnoreStack([*self.sets, (directory, rules)]) if rules else self
+        base = os.path.join(os.fspath(directory), "")
+        return IgnoreStack([*self.sets, (base, rules)]) if rules else self
 
 
-def _read_gitignore(directory: Path) -> list[Rule]:
+def _read_gitignore(directory: str | Path) -> list[Rule]:
     try:
-        return compile_gitignore((directory / ".gitignore").read_text(errors="replace"))
+        with open(os.path.join(directory, ".gitignore"), errors="replace") as f:
+            return compile_gitignore(f.read())
     except OSError:
         return []
 

@@ -91,7 +91,7 @@ def scan(uploads: list[Upload], *, loose_bytes: int = LOOSE_BYTES) -> Manifest:
     over MAX_FILES / MAX_BYTES."""
     manifest = Manifest(uploads)
     report = manifest.report
-    in_tree: list[tuple[Path, int]] = []  # regular files in the tar, for the shrink sample
+    in_tree: list[tuple[str | Path, int]] = []  # regular files in the tar, for the shrink sample
     for upload in uploads:
         if not upload.local.is_dir():
             st = _lstat(upload.local)
@@ -108,7 +108,7 @@ def scan(uploads: list[Upload], *, loose_bytes: int = LOOSE_BYTES) -> Manifest:
         for path, rel, st in _walk(upload.local, report):
             regular = stat.S_ISREG(st.st_mode)
             if regular and st.st_size >= loose_bytes:
-                manifest.loose.append(_loose(path, posixpath.join(upload.remote, rel), st))
+                manifest.loose.append(_loose(Path(path), posixpath.join(upload.remote, rel), st))
             else:
                 names.append(rel)
                 manifest.tar_bytes += _TAR_OVERHEAD + (st.st_size if regular else 0)
@@ -147,11 +147,13 @@ def _count(report: PackReport, upload: Upload, st: os.stat_result) -> None:
         )
 
 
-def _walk(root: Path, report: PackReport) -> Iterator[tuple[Path, str, os.stat_result]]:
+def _walk(root: Path, report: PackReport) -> Iterator[tuple[str, str, os.stat_result]]:
     """(host path, path relative to root, lstat) of everything under `root` that is uploaded:
-    directories, regular files and symlinks (sockets, FIFOs and devices are skipped)."""
+    directories, regular files and symlinks (sockets, FIFOs and devices are skipped). Paths
+    are strings: a Path per file would cost as much as the rest of the walk."""
+    root = Path(os.path.abspath(root))  # the rules' bases and the walk's paths alike
     stack: IgnoreStack = outer_gitignores(root).entered(root)
-    pending: list[tuple[Path, str, IgnoreStack]] = [(root, "", stack)]
+    pending: list[tuple[str, str, IgnoreStack]] = [(os.fspath(root), "", stack)]
     while pending:
         directory, prefix, rules = pending.pop()
         try:
@@ -171,7 +173,7 @@ def _walk(root: Path, report: PackReport) -> Iterator[tuple[Path, str, os.stat_r
             if is_secret(rel, is_dir=is_dir):
                 report.secrets.append(rel + ("/" if is_dir else ""))
                 continue
-            path = Path(entry.path)
+            path = entry.path
             if rules.sets and rules.ignored(path, is_dir):
                 report.gitignored.append(rel + ("/" if is_dir else ""))
                 continue

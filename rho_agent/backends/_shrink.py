@@ -8,6 +8,7 @@ at level 1, a cheap stand-in for zstd -1's ratio; it costs a few milliseconds.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from rho_agent.backends import _programs
@@ -23,7 +24,7 @@ _SAMPLE_BYTES = 32 * 1024
 ZSTD_ARGS = ["-1", "-T0", "-q", "-c"]
 
 
-def shrinks(files: list[tuple[Path, int]]) -> bool:
+def shrinks(files: Sequence[tuple[str | Path, int]]) -> bool:
     """Whether these (path, size) files, about `sum(size)` bytes, are worth compressing."""
     total = sum(size for _, size in files)
     if total < MIN_BYTES or _programs.zstd() is None:
