@@ -117,6 +117,15 @@ class Notice(_Event):
     message: str
 
 
+class Transfer(_Event):
+    """How far an upload or a download of 8 MB or more has got (about one per hundredth)."""
+
+    type: Literal["transfer"] = "transfer"
+    direction: Literal["upload", "download"]
+    done: int
+    total: int
+
+
 class RunFinished(_Event):
     type: Literal["run_finished"] = "run_finished"
     status: RunStatus
@@ -141,6 +150,7 @@ Event = Annotated[
     | ModelCall
     | ModelRetry
     | Notice
+    | Transfer
     | RunFinished,
     Field(discriminator="type"),
 ]

@@ -12,15 +12,15 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from rho_agent._bus import EventBus, EventCallback
 from rho_agent._loop import CostLimit, Loop, RunResult
 from rho_agent._wakeup import loop_wakes_on_signals
 from rho_agent.agent import Agent
-from rho_agent.backends import OpenRequest, Workspace
+from rho_agent.backends import OpenRequest, Progress, Workspace
 from rho_agent.errors import ConfigError, RhoError
-from rho_agent.events import Event, HistoryCleared, Notice
+from rho_agent.events import Event, HistoryCleared, Notice, Transfer
 from rho_agent.model import Usage
 from rho_agent.prompt import platform_name, render
 from rho_agent.redact import default_redactor
@@ -227,7 +227,9 @@ class Session:
         """Copy a file or a whole directory out of the workspace (into `local` if it is a
         directory). Raises FileNotFoundError when `remote` does not exist."""
         await self.start()
-        return await self.workspace.download(remote, local)
+        return await self.workspace.download(
+            remote, local, notify=self._notice, progress=self._transfer("download")
+        )
 
     async def upload(self, local: str | os.PathLike[str], remote: str) -> None:
         """Copy a local file or directory into the workspace at `remote` (one archive)."""
@@ -238,7 +240,7 @@ class Session:
         spec = parse_upload(
             f"{os.fspath(local)}:{remote}", working_dir=self.workspace.working_dir, flag="upload"
         )
-        await self.workspace.upload([spec], notify=self._notice)
+        await self.workspace.upload([spec], notify=self._notice, progress=self._transfer("upload"))
 
     # ---------------------------------------------------------------- events
 
@@ -263,6 +265,12 @@ class Session:
 
     async def _notice(self, message: str) -> None:
         await self._bus.emit(Notice(message=message))
+
+    def _transfer(self, direction: Literal["upload", "download"]) -> Progress:
+        async def progress(done: int, total: int) -> None:
+            await self._bus.emit(Transfer(direction=direction, done=done, total=total))
+
+        return progress
 
     async def clear(self) -> None:
         """Forget the conversation (usage so far is kept)."""

@@ -477,3 +477,40 @@ async def test_an_interrupted_download_leaves_nothing_at_the_local_path(
     left_over = [p for p in tmp_path.rglob("*") if ".rho-download" in str(p)]
     assert left_over == []
     assert left.output == ""
+
+
+async def test_uploads_and_downloads_say_how_far_they_have_got(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    """A bar for a person (a line per tenth), (done, total) bytes for a program (the
+    sidebar's progress bar), both ending at 100 %."""
+    project, _ = project_with_a_big_file(tmp_path / "out", big_mb=12)
+    lines: list[str] = []
+    steps: dict[str, list[tuple[int, int]]] = {"up": [], "down": []}
+
+    async def notify(line: str) -> None:
+        lines.append(line)
+
+    def progress(key: str):
+        async def report(done: int, total: int) -> None:
+            steps[key].append((done, total))
+
+        return report
+
+    workspace = await open_workspace()
+    try:
+        await workspace.upload(
+            [Upload(project, "/work/out")], notify=notify, progress=progress("up")
+        )
+        await workspace.download(
+            "/work/out", tmp_path / "back", notify=notify, progress=progress("down")
+        )
+    finally:
+        await workspace.close()
+    for verb, key in (("Uploading", "up"), ("Downloading", "down")):
+        bars = [line for line in lines if line.startswith(f"{verb} [")]
+        assert 2 <= len(bars) <= 11 and bars[-1].startswith(f"{verb} [##########] 100% of")
+        done = [d for d, _ in steps[key]]
+        total = steps[key][-1][1]
+        assert done == sorted(done) and steps[key][-1] == (total, total), steps[key]
+        assert total >= 12 * MB and 10 <= len(done) <= 101

@@ -7,13 +7,19 @@
 import { button, h } from './dom';
 import { formatSize } from './format';
 import { KernelLink, requestId } from './link';
-import { IDownloaded, IFileEntry, IFiles } from './protocol';
+import { IDownloaded, IFileEntry, IFiles, IProgress } from './protocol';
 
 /** `name` inside the workspace folder `dir` ('.' is the working dir). */
 export function childPath(dir: string, name: string): string {
   return dir === '.' || dir === ''
     ? name
     : `${dir.replace(/\/+$/, '')}/${name}`;
+}
+
+/** "30% of 52 MB". */
+export function progressText(done: number, total: number): string {
+  const percent = Math.min(100, Math.floor((done * 100) / Math.max(total, 1)));
+  return `${percent}% of ${formatSize(total)}`;
 }
 
 /** The folder above `dir` ('.' stays '.'). */
@@ -141,11 +147,13 @@ export class WorkspaceFiles {
     remote: string
   ): Promise<void> {
     const local = this._host.targetFor(remote);
+    const id = requestId('download');
     this.busy(true, `Downloading ${remote}…`);
+    const unfollow = this.follow(link, id, `Downloading ${remote}…`);
     try {
       const got = await link.ask<IDownloaded>({
         type: 'download',
-        id: requestId('download'),
+        id,
         session,
         remote,
         local
@@ -155,13 +163,32 @@ export class WorkspaceFiles {
     } catch (error) {
       this.status.textContent = `Error: ${(error as Error).message}`;
     } finally {
+      unfollow();
       this.busy(false);
     }
+  }
+
+  /**
+   * Move the progress bar as the kernel says how far the request `id` has got (it does for
+   * 8 MB or more; until then the bar only says the kernel is at work). Returns the undo.
+   */
+  follow(link: KernelLink, id: string, what: string): () => void {
+    const onProgress = (_: KernelLink, p: IProgress): void => {
+      if (p.id !== id) {
+        return;
+      }
+      this._progress.max = Math.max(p.total, 1);
+      this._progress.value = p.done;
+      this.status.textContent = `${what} ${progressText(p.done, p.total)}`;
+    };
+    link.progress.connect(onProgress);
+    return () => link.progress.disconnect(onProgress);
   }
 
   /** Show the progress bar (and `text`) while the kernel works; buttons wait meanwhile. */
   busy(busy: boolean, text = ''): void {
     this._progress.hidden = !busy;
+    this._progress.removeAttribute('value'); // at work, how far unknown (until told)
     this.root.dataset.busy = String(busy);
     this.root.querySelectorAll('button').forEach(b => (b.disabled = busy));
     if (busy) {

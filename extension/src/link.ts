@@ -15,6 +15,7 @@ import {
   IAnswer,
   IApproval,
   IApprovalDone,
+  IProgress,
   IRunStream,
   IState,
   KernelMessage as RhoMessage,
@@ -62,6 +63,11 @@ export class KernelLink {
   }
 
   /** Answers of background runs, for the cells that started them. */
+  /** How far a transfer asked for with `ask` has got. */
+  get progress(): ISignal<this, IProgress> {
+    return this._progress;
+  }
+
   get answers(): ISignal<this, IAnswer> {
     return this._answers;
   }
@@ -168,6 +174,10 @@ export class KernelLink {
       this._approvals.emit(data);
       return;
     }
+    if (data.type === 'progress') {
+      this._progress.emit(data); // not the answer: that comes after
+      return;
+    }
     const id = (data as { id?: string | null }).id;
     const waiting = id ? this._waiting.get(id) : undefined;
     if (waiting && data.type !== 'run_update') {
@@ -220,6 +230,7 @@ export class KernelLink {
   private _streamed = new Signal<this, IRunStream>(this);
   private _answers = new Signal<this, IAnswer>(this);
   private _approvals = new Signal<this, IApproval | IApprovalDone>(this);
+  private _progress = new Signal<this, IProgress>(this);
   private _waiting = new Map<
     string,
     { resolve: (value: RhoMessage) => void; reject: (error: Error) => void }

@@ -115,6 +115,14 @@ export interface IDownloaded {
   path: string;
 }
 
+/** How far the transfer `id` has got (sent for 8 MB or more, before its answer). */
+export interface IProgress {
+  type: 'progress';
+  id: string;
+  done: number;
+  total: number;
+}
+
 export interface IUploaded {
   type: 'uploaded';
   id: string;
@@ -146,6 +154,7 @@ export type KernelMessage =
   | IFiles
   | IDownloaded
   | IUploaded
+  | IProgress
   | IKept
   | IApproval
   | IApprovalDone

@@ -483,14 +483,21 @@ export class RhoSidebar extends Widget implements IFilesHost {
     try {
       for (const browserPath of browserPaths) {
         const local = this.localFor(browserPath);
-        this._files.busy(true, `Uploading ${local} to session ${session}…`);
-        const got = await link.ask<IUploaded>({
-          type: 'upload',
-          id: requestId('upload'),
-          session,
-          local
-        });
-        done.push(`${got.local} → ${got.path}`);
+        const what = `Uploading ${local} to session ${session}…`;
+        const id = requestId('upload');
+        this._files.busy(true, what);
+        const unfollow = this._files.follow(link, id, what);
+        try {
+          const got = await link.ask<IUploaded>({
+            type: 'upload',
+            id,
+            session,
+            local
+          });
+          done.push(`${got.local} → ${got.path}`);
+        } finally {
+          unfollow();
+        }
       }
       f.status.textContent = `Uploaded ${done.join(', ')}`;
     } catch (error) {

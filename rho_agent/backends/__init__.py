@@ -22,7 +22,7 @@ from rho_agent.backends._remote import RemoteWorkspace
 from rho_agent.backends._report import PackReport
 from rho_agent.backends._request import Backend, OpenRequest
 from rho_agent.backends._specs import Upload, parse_download, parse_upload
-from rho_agent.backends._types import ExecResult, Notify, NotRegularFileError
+from rho_agent.backends._types import ExecResult, Notify, NotRegularFileError, Progress
 from rho_agent.backends._workspace import Workspace
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Notify",
     "OpenRequest",
     "PackReport",
+    "Progress",
     "RemoteWorkspace",
     "Upload",
     "Workspace",

@@ -38,8 +38,10 @@ from typing import Any
 from rho_agent.backends import _programs
 from rho_agent.backends._endpoint import Endpoint
 from rho_agent.backends._manifest import LOOSE_BYTES
+from rho_agent.backends._progress import Meter
 from rho_agent.backends._shrink import MIN_BYTES, SHRINK_RATIO
 from rho_agent.backends._together import together
+from rho_agent.backends._types import Notify, Progress
 from rho_agent.errors import SandboxError
 
 __all__ = ["Listing", "download", "pack_command", "parse_listing"]
@@ -150,10 +152,17 @@ def _big_file(line: str, name: str) -> BigFile:
     return BigFile(path, int(size), int(mode, 8), int(mtime))
 
 
-async def download(ws: Endpoint, remote: str, local: str | os.PathLike[str]) -> Path:
-    """Copy a file or a whole directory from `ws` to `local`, like
-    `cp -r`: into `local` when it is an existing directory. FileNotFoundError when `remote`
-    does not exist."""
+async def download(
+    ws: Endpoint,
+    remote: str,
+    local: str | os.PathLike[str],
+    *,
+    notify: Notify | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Copy a file or a whole directory from `ws` to `local`, like `cp -r`: into `local`
+    when it is an existing directory. FileNotFoundError when `remote` does not exist.
+    `notify` gets a progress bar, `progress` (done, total) bytes, for 8 MB or more."""
     remote = ws.resolve(remote)
     target = Path(local).expanduser()
     if target.is_dir():
@@ -185,7 +194,10 @@ async def download(ws: Endpoint, remote: str, local: str | os.PathLike[str]) -> 
         try:
             (staging / "tree").mkdir()
             (staging / "big").mkdir()
-            await _fetch(ws, remote, parent, listing, staging, cleanup)
+            total = listing.size + sum(f.size for f in listing.big)
+            meter = Meter("Downloading", total, notify, progress)
+            await _fetch(ws, remote, parent, listing, staging, cleanup, meter)
+            await meter.finished()
             await asyncio.to_thread(_into_place, staging / "tree" / name, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -221,28 +233,38 @@ class _Cleanup:
 
 
 async def _fetch(
-    ws: Any, remote: str, parent: str, listing: Listing, staging: Path, cleanup: _Cleanup
+    ws: Endpoint,
+    remote: str,
+    parent: str,
+    listing: Listing,
+    staging: Path,
+    cleanup: _Cleanup,
+    meter: Meter,
 ) -> None:
     """Bring everything `listing` names into `staging/tree` (big files via `staging/big`)."""
     staged = staging / "tree" / posixpath.basename(remote.rstrip("/") or "/")
+
+    def fetched(path: str) -> AsyncIterator[bytes]:
+        return meter.counted(lambda: ws.get_stream(path))()
+
     if listing.kind == "file":
-        await _write_stream(ws.get_stream(remote), staged)
+        await _write_stream(fetched(remote), staged)
         _stamp(staged, listing.mode, listing.mtime)
         return
     if listing.kind == "zfile":
-        await _write_stream(_unzstd(cleanup.read(ws.get_stream(listing.archive))), staged)
+        await _write_stream(_unzstd(cleanup.read(fetched(listing.archive))), staged)
         _stamp(staged, listing.mode, listing.mtime)
         return
     limit = asyncio.Semaphore(PARALLEL_REQUESTS)
 
     async def tree() -> None:
         async with limit:
-            chunks = cleanup.read(ws.get_stream(listing.archive))
+            chunks = cleanup.read(fetched(listing.archive))
             await _unpack(_unzstd(chunks) if listing.compressed else chunks, staging / "tree")
 
     async def big(n: int, file: BigFile) -> None:
         async with limit:
-            chunks = ws.get_stream(posixpath.join(parent, file.name))
+            chunks = fetched(posixpath.join(parent, file.name))
             await _write_stream(chunks, staging / "big" / str(n))
 
     await together([tree(), *(big(n, f) for n, f in enumerate(listing.big))])

@@ -39,11 +39,12 @@ from pathlib import Path
 from rho_agent.backends._download import download
 from rho_agent.backends._endpoint import Chunks, Endpoint
 from rho_agent.backends._manifest import LooseFile, Manifest, scan
+from rho_agent.backends._progress import Meter
 from rho_agent.backends._report import PackReport, format_size, plural
 from rho_agent.backends._specs import Upload, parse_download, parse_upload
 from rho_agent.backends._tarpipe import file_stream, tar_stream
 from rho_agent.backends._together import together
-from rho_agent.backends._types import Notify
+from rho_agent.backends._types import Notify, Progress
 from rho_agent.errors import SandboxError
 
 __all__ = [
@@ -59,8 +60,6 @@ __all__ = [
     "upload",
 ]
 
-#: Uploads at least this big report progress while they go.
-PROGRESS_BYTES = 8 * 1024 * 1024
 #: Requests of one upload in flight at once (the tree's and the loose files').
 PARALLEL_REQUESTS = 4
 #: The place command's exit status when the sandbox has no zstd (nothing was unpacked).
@@ -82,12 +81,14 @@ async def upload(
     uploads: list[Upload],
     *,
     notify: Notify | None = None,
+    progress: Progress | None = None,
     make_dirs: Iterable[str] = (),
 ) -> PackReport:
     """Put every mapping into `ws` (see the module docstring); `make_dirs` are made by the
-    same command that unpacks (e.g. the working directory)."""
+    same command that unpacks (e.g. the working directory). `notify` gets what is sent and a
+    progress bar, `progress` (done, total) bytes, for uploads of 8 MB or more."""
     manifest = await asyncio.to_thread(scan, uploads)
-    return await send(ws, manifest, notify=notify, make_dirs=make_dirs)
+    return await send(ws, manifest, notify=notify, progress=progress, make_dirs=make_dirs)
 
 
 async def send(
@@ -95,6 +96,7 @@ async def send(
     manifest: Manifest,
     *,
     notify: Notify | None = None,
+    progress: Progress | None = None,
     make_dirs: Iterable[str] = (),
 ) -> PackReport:
     """Send a scanned upload. One with nothing in it sends no request; the notice says so.
@@ -107,10 +109,10 @@ async def send(
     if not (ws.unzstd and ws.over_network):
         manifest = manifest.uncompressed()
     try:
-        await _send_once(ws, manifest, notify, make_dirs)
+        await _send_once(ws, manifest, notify, progress, make_dirs)
     except _NoZstd:
         ws.unzstd = False  # remembered for this workspace's later uploads
-        await _send_once(ws, manifest.uncompressed(), notify, make_dirs)
+        await _send_once(ws, manifest.uncompressed(), notify, progress, make_dirs)
     return report
 
 
@@ -119,11 +121,15 @@ class _NoZstd(Exception):
 
 
 async def _send_once(
-    ws: Endpoint, manifest: Manifest, notify: Notify | None, make_dirs: Iterable[str]
+    ws: Endpoint,
+    manifest: Manifest,
+    notify: Notify | None,
+    on_progress: Progress | None,
+    make_dirs: Iterable[str],
 ) -> None:
     staging = f"/tmp/.rho-upload-{secrets.token_hex(6)}"
     total = manifest.tar_bytes + sum(f.size for f in manifest.loose)
-    progress = _Progress(total, notify if notify and total >= PROGRESS_BYTES else None)
+    progress = Meter("Uploading", total, notify, on_progress)
     limit = asyncio.Semaphore(PARALLEL_REQUESTS)
 
     async def put(chunks: Chunks, path: str, size: int) -> None:
@@ -144,11 +150,11 @@ async def _send_once(
     # the SDK sends files (its fastest way, which cannot count the bytes as they go);
     # otherwise each counted as it streams, like everything else.
     raw = [(n, f) for n, f in enumerate(manifest.loose) if not f.compress]
-    if raw and progress.notify is None:
+    if raw and not progress.watched:
         files = [(f.local, f"{staging}/{n}") for n, f in raw]
         sends.append(put_as_they_are(files, sum(f.size for _, f in raw)))
     for n, loose in enumerate(manifest.loose):
-        if loose.compress or progress.notify is not None:
+        if loose.compress or progress.watched:
             chunks = functools.partial(file_stream, loose.local, compress=loose.compress)
             sends.append(
                 put(chunks, f"{staging}/{n}{'.zst' if loose.compress else ''}", loose.size)
@@ -181,39 +187,6 @@ def _overlappable(manifest: Manifest) -> bool:
 
 def _tree_name(manifest: Manifest) -> str:
     return "tree.tar.zst" if manifest.compress_tree else "tree.tar"
-
-
-class _Progress:
-    """`Uploading [###.......]  30% of 52 MB` lines, one per tenth, over every request."""
-
-    def __init__(self, total: int, notify: Notify | None) -> None:
-        self.total, self.notify = max(total, 1), notify
-        self.sent = 0
-        self.shown = -1
-
-    def counted(self, chunks: Chunks) -> Chunks:
-        if self.notify is None:
-            return chunks
-
-        async def counting() -> AsyncIterator[bytes]:
-            async for chunk in chunks():
-                yield chunk
-                self.sent += len(chunk)
-                await self._show()
-
-        return counting
-
-    async def finished(self) -> None:
-        if self.notify is not None and self.shown < 10:
-            self.sent = self.total
-            await self._show()
-
-    async def _show(self) -> None:
-        percent = min(100, self.sent * 100 // self.total)
-        if percent // 10 > self.shown and self.notify is not None:
-            self.shown = percent // 10
-            bar = "#" * (percent // 10) + "." * (10 - percent // 10)
-            await self.notify(f"Uploading [{bar}] {percent:3d}% of {format_size(self.total)}")
 
 
 def place_command(

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 #: Where progress lines and notices go (a session's event stream, a CLI's stderr).
 Notify = Callable[[str], Awaitable[None]]
+#: Called with (bytes done, bytes in all) as a transfer goes.
+Progress = Callable[[int, int], Awaitable[None]]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from rho_agent.backends._specs import Upload
 from rho_agent.backends._tarpipe import file_stream
 from rho_agent.backends._transfer import download as _download
 from rho_agent.backends._transfer import upload as _upload
-from rho_agent.backends._types import ExecResult, Notify
+from rho_agent.backends._types import ExecResult, Notify, Progress
 
 
 class Workspace(ABC):
@@ -122,12 +122,22 @@ class Workspace(ABC):
         uploads: list[Upload],
         *,
         notify: Notify | None = None,
+        progress: Progress | None = None,
         make_dirs: Iterable[str] = (),
     ) -> PackReport:
         """Copy local files and directories in: one streamed tar archive (big files beside
-        it), and one command that unpacks everything and makes `make_dirs`."""
-        return await _upload(self, uploads, notify=notify, make_dirs=make_dirs)
+        it), and one command that unpacks everything and makes `make_dirs`. `notify` gets
+        what is sent and a progress bar, `progress` (done, total) bytes."""
+        return await _upload(self, uploads, notify=notify, progress=progress, make_dirs=make_dirs)
 
-    async def download(self, path: str, local: str | os.PathLike[str]) -> Path:
-        """Copy a file or a whole directory out to `local` (into it, if it is a directory)."""
-        return await _download(self, path, local)
+    async def download(
+        self,
+        path: str,
+        local: str | os.PathLike[str],
+        *,
+        notify: Notify | None = None,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Copy a file or a whole directory out to `local` (into it, if it is a directory);
+        `notify` gets a progress bar, `progress` (done, total) bytes."""
+        return await _download(self, path, local, notify=notify, progress=progress)

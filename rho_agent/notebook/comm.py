@@ -221,12 +221,14 @@ class SidebarLink:
             case ListFiles(id=rid, session=name, directory=directory):
                 self._on_runner(registry, rid, name, _list_files(directory), answer)
             case Download(id=rid, session=name, remote=remote, local=local):
-                self._on_runner(registry, rid, name, _download(remote, local), answer)
+                action = _download(remote, local)
+                self._on_runner(registry, rid, name, action, answer, progress=True)
             case Upload(id=rid, session=name, local=local, remote=remote):
                 from rho_agent.frontend import files
 
                 spec = files.upload_spec(local, remote)  # checked before a workspace starts
-                self._on_runner(registry, rid, name, _upload(spec, local), answer)
+                action = _upload(spec, local)
+                self._on_runner(registry, rid, name, action, answer, progress=True)
             case EndSession(session=name):
                 nbs = registry.sessions.get(name)
                 if nbs is not None:
@@ -303,13 +305,24 @@ class SidebarLink:
         answer: Answer,
         *,
         start: bool = True,
+        progress: bool = False,
     ) -> None:
         """`await action(session)` on the session `name`'s live Session (started if `start`,
-        else None when it has none); the answer carries `rid`."""
+        else None when it has none); the answer carries `rid`. With `progress`, how far a
+        transfer has got goes out meanwhile: `{"type": "progress", "id", "done", "total"}`."""
         nbs = registry.session(name)
 
+        def on_event(event: Any) -> None:
+            if event.type == "transfer":
+                answer({"type": "progress", "id": rid, "done": event.done, "total": event.total})
+
         async def go() -> dict[str, Any]:
-            return await action(await nbs.start() if start else nbs.session)
+            stop_watching = nbs.watch(on_event) if progress else None
+            try:
+                return await action(await nbs.start() if start else nbs.session)
+            finally:
+                if stop_watching is not None:
+                    stop_watching()
 
         def done(job: Job[dict[str, Any]]) -> None:
             error = _error_of(job)

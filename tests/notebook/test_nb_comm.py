@@ -6,6 +6,7 @@ sends comm_open / comm_msg on the shell channel, as JupyterLab does.
 
 from __future__ import annotations
 
+import os
 import queue
 import time
 import uuid
@@ -237,6 +238,17 @@ def test_requests_run_prompt_list_download_configure(
     got = ext.wait_for(lambda m: m.get("id") == "d1", since=at)
     assert got["type"] == "downloaded", got
     assert (tmp_path / "copies" / "data" / "numbers.csv").read_text() == "a\n1\n"
+    # A big one says how far it has got, for the sidebar's progress bar, before it is done.
+    (tmp_path / "big.bin").write_bytes(os.urandom(9 * 1024 * 1024))
+    at = ext.send({"type": "download", "id": "d3", "remote": "big.bin", "local": "copies/b.bin"})
+    got = ext.wait_for(lambda m: m.get("id") == "d3" and m["type"] != "progress", since=at)
+    steps = [m for m in ext.messages[at:] if m.get("type") == "progress" and m["id"] == "d3"]
+    assert (
+        got["type"] == "downloaded"
+        and steps
+        and ext.messages.index(steps[-1]) < ext.messages.index(got)
+    )
+    assert (steps[-1]["done"], steps[-1]["total"]) == (9 * 1024 * 1024, 9 * 1024 * 1024)
 
     # An upload from the notebook's folder into the workspace (here the same folder).
     (tmp_path / "notes.txt").write_text("hello\n")

@@ -99,6 +99,33 @@ describe('KernelLink', () => {
     await expect(failing).rejects.toThrow('x does not exist');
   });
 
+  it('passes on how far a transfer has got, and settles it on its answer', async () => {
+    const kernel = new FakeKernel();
+    const link = new KernelLink(kernel as any);
+    const comm = kernel.announce(STATE);
+    const seen: number[] = [];
+    link.progress.connect((_, p) => seen.push(p.done));
+    let settled = false;
+    const got = link
+      .ask({ type: 'download', id: 'd2', remote: 'big', local: 'big' })
+      .then(answer => {
+        settled = true;
+        return answer;
+      });
+    comm.receive({ type: 'progress', id: 'd2', done: 5, total: 10 });
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    comm.receive({ type: 'progress', id: 'd2', done: 10, total: 10 });
+    comm.receive({
+      type: 'downloaded',
+      id: 'd2',
+      remote: 'big',
+      path: '/n/big'
+    });
+    await expect(got).resolves.toMatchObject({ type: 'downloaded' });
+    expect(seen).toEqual([5, 10]);
+  });
+
   it('streams run updates and settles the run on run_done', async () => {
     const kernel = new FakeKernel();
     const link = new KernelLink(kernel as any);
