@@ -188,3 +188,41 @@ async def test_write_to_a_directory_fails_cleanly(workspace: LocalWorkspace, wor
         await workspace.write_bytes("d", b"x")
     assert list((workdir / "d").iterdir()) == []
     assert sorted(p.name for p in workdir.iterdir()) == ["d"]
+
+
+_DOWNLOAD_CHILD = r"""
+import asyncio, json, resource, sys
+from rho_agent.backends import LocalWorkspace
+
+async def main(work, back):
+    ws = LocalWorkspace(work)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    await ws.download("big.bin", back)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"grew_kb": after - before}))
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+def test_a_big_download_on_the_local_backend_is_streamed_not_held(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    work = tmp_path / "work"
+    work.mkdir()
+    size = 200 * 1024 * 1024
+    with open(work / "big.bin", "wb") as f:
+        for _ in range(size // (1 << 20)):
+            f.write(os.urandom(1 << 20))
+    child = subprocess.run(
+        [sys.executable, "-c", _DOWNLOAD_CHILD, str(work), str(tmp_path / "back.bin")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    grew_kb = json.loads(child.stdout.strip().splitlines()[-1])["grew_kb"]
+    assert (tmp_path / "back.bin").stat().st_size == size
+    assert grew_kb < 64 * 1024, f"peak RSS grew by {grew_kb // 1024} MB"

@@ -239,6 +239,16 @@ class LocalWorkspace(Workspace):
         finally:
             stop.set()  # a cancelled read ends at its next chunk
 
+    async def get_stream(self, path: str) -> AsyncIterator[bytes]:
+        """The file in chunks read off the loop: a download holds a chunk in memory, not the
+        whole file."""
+        fd = await _off_loop(_open_regular, self._visible(path))
+        try:
+            while chunk := await _off_loop(os.read, fd, READ_CHUNK_BYTES):
+                yield chunk
+        finally:
+            os.close(fd)
+
     async def real_path(self, path: str) -> str:
         resolved = self._visible(path)
         return await _off_loop(lambda: os.path.realpath(resolved))
@@ -313,14 +323,24 @@ def _atomic_write(path: str, data: bytes) -> None:
         raise
 
 
-def _read_regular(path: str, limit: int | None, stop: threading.Event) -> bytes:
-    """The first `limit` bytes (or all) of the regular file at `path`, refusing anything else
-    before reading: a FIFO would block, a device may never end."""
+def _open_regular(path: str) -> int:
+    """A descriptor of the regular file at `path`, refusing anything else before reading: a
+    FIFO would block, a device may never end."""
     _require_regular(os.stat(path).st_mode, path)  # before opening: opening can have effects
     # O_NONBLOCK: should a FIFO have replaced the file since the stat, opening it cannot hang.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         _require_regular(os.fstat(fd).st_mode, path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _read_regular(path: str, limit: int | None, stop: threading.Event) -> bytes:
+    """The first `limit` bytes (or all) of the regular file at `path` (`_open_regular`)."""
+    fd = _open_regular(path)
+    try:
         chunks: list[bytes] = []
         left = sys.maxsize if limit is None else limit
         while left > 0 and not stop.is_set():
