@@ -39,6 +39,14 @@ async def open_workspace(**settings: object):
     return workspace
 
 
+async def open_workspace_without_zstd(daytona: LocalDaytona):
+    daytona.missing_programs = ("/usr/bin/zstd",)
+    try:
+        return await open_workspace()
+    finally:
+        daytona.missing_programs = ()
+
+
 def project_with_a_big_file(root: Path, big_mb: int = 9) -> tuple[Path, bytes]:
     (root / "src").mkdir(parents=True)
     (root / "src" / "app.py").write_text("print('hi')\n")
@@ -273,11 +281,7 @@ async def test_a_sandbox_without_zstd_gets_it_sent_again_as_it_is(
 ) -> None:
     project = tmp_path / "app"
     source_tree(project, 200, 30_000)
-    daytona.missing_programs = ("/usr/bin/zstd",)
-    try:
-        workspace = await open_workspace()
-    finally:
-        daytona.missing_programs = ()
+    workspace = await open_workspace_without_zstd(daytona)
     try:
         files = len(daytona.received_files)
         await workspace.upload([Upload(project, "/work/one")])
@@ -416,11 +420,7 @@ async def test_without_zstd_in_the_sandbox_a_download_comes_as_a_plain_tar(
 ) -> None:
     project = tmp_path / "out"
     source_tree(project, 200, 30_000)
-    daytona.missing_programs = ("/usr/bin/zstd",)
-    try:
-        workspace = await open_workspace()
-    finally:
-        daytona.missing_programs = ()
+    workspace = await open_workspace_without_zstd(daytona)
     try:
         await workspace.upload([Upload(project, "/work/out")])
         sent = len(daytona.sent_files)

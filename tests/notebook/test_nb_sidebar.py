@@ -212,6 +212,20 @@ def kernels_idle(base: str, token: str) -> bool:
     return bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
 
 
+def open_notebook(page, url: str, base: str, token: str, cells: int):
+    """Open the notebook at `url`, wait for its `cells` cells and an idle kernel; the cells."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    located = page.locator(".jp-Notebook .jp-Cell")
+    expect(located).to_have_count(cells)
+    deadline = time.monotonic() + 60
+    while not kernels_idle(base, token):
+        assert time.monotonic() < deadline, "the kernel did not start"
+        time.sleep(0.2)
+    return located
+
+
 def shut_down_kernels(base: str, token: str) -> None:
     with urllib.request.urlopen(f"{base}/api/sessions{token}", timeout=5) as response:
         sessions = json.load(response)
@@ -252,13 +266,7 @@ def test_background_answers_are_saved_in_their_cell(
     expect.set_options(timeout=30_000)
     with jupyter_server(root, tmp_path, app=app) as (base, token):
         try:
-            page.goto(f"{base}{PAGES[app]}{token}")
-            cells = page.locator(".jp-Notebook .jp-Cell")
-            expect(cells).to_have_count(3)
-            deadline = time.monotonic() + 60
-            while not kernels_idle(base, token):
-                assert time.monotonic() < deadline, "the kernel did not start"
-                time.sleep(0.2)
+            cells = open_notebook(page, f"{base}{PAGES[app]}{token}", base, token, 3)
             run_cell(page, 0)
             run_cell(page, 1)
             # The answer lands in the background cell's own outputs, not in a later cell.
@@ -478,13 +486,9 @@ def test_sidebar_in_notebook7(
     expect.set_options(timeout=30_000)
     with jupyter_server(root, tmp_path, app="notebook") as (base, token):
         try:
-            page.goto(f"{base}{PAGES['notebook'].replace('answers', 'work')}{token}")
-            cells = page.locator(".jp-Notebook .jp-Cell")
-            expect(cells).to_have_count(2)
-            deadline = time.monotonic() + 60
-            while not kernels_idle(base, token):
-                assert time.monotonic() < deadline, "the kernel did not start"
-                time.sleep(0.2)
+            cells = open_notebook(
+                page, f"{base}{PAGES['notebook'].replace('answers', 'work')}{token}", base, token, 2
+            )
             run_cell(page, 0)
             expect(cells.nth(0).locator(".jp-InputPrompt")).to_have_text("[1]:")
 
@@ -539,13 +543,7 @@ def test_panel_answers_are_saved_in_their_cell(
     expect.set_options(timeout=30_000)
     with jupyter_server(root, tmp_path, app=app) as (base, token):
         try:
-            page.goto(f"{base}{PAGES[app]}{token}")
-            cells = page.locator(".jp-Notebook .jp-Cell")
-            expect(cells).to_have_count(2)
-            deadline = time.monotonic() + 60
-            while not kernels_idle(base, token):
-                assert time.monotonic() < deadline, "the kernel did not start"
-                time.sleep(0.2)
+            cells = open_notebook(page, f"{base}{PAGES[app]}{token}", base, token, 2)
             run_cell(page, 0)
             panel = cells.nth(0).locator(".rho-panel")
             expect(panel).to_be_visible()
