@@ -320,7 +320,7 @@ def test_public_names() -> None:
 
     assert sorted(rho_agent.backends.__all__) == sorted(
         ["Backend", "BackendPlugin", "ExecResult", "LocalBackend", "LocalWorkspace", "Notify",
-         "NotRegularFileError", "OpenRequest", "PackReport", "RemoteWorkspace", "Upload",
+         "NotRegularFileError", "OpenRequest", "PackReport", "Progress", "RemoteWorkspace", "Upload",
          "Workspace", "backend_names", "backend_plugin", "parse_download", "parse_upload",
          "register_backend", "resolve_backend"]
     )  # fmt: skip

@@ -128,9 +128,9 @@ def test_sizes_and_counts_read_one_way() -> None:
 async def test_upload_reports_count_and_sizes_in_one_style(
     daytona: LocalDaytona, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rho_agent.backends import _transfer
+    from rho_agent.backends import _progress
 
-    monkeypatch.setattr(_transfer, "PROGRESS_BYTES", 0)  # show the progress bar too
+    monkeypatch.setattr(_progress, "PROGRESS_BYTES", 0)  # show the progress bar too
     project = tmp_path / "one"
     project.mkdir()
     (project / "data.bin").write_bytes(os.urandom(10_000))
