@@ -1,7 +1,7 @@
 """Downloading a directory: ours against the upstream approach and the physical limit.
 
 Shapes as in bench_upload (2,000 files / 52 MB; 20,000 small files; one 500 MB file), put in
-a LocalDaytona sandbox (its own process, roots on tmpfs) first; then, with 20 ms of latency
+a LocalDaytona sandbox (its own process, roots on tmpfs) first, downloaded onto tmpfs; then, with 20 ms of latency
 on every request, each is downloaded three ways:
 
 - ours: `Workspace.download` (one command lists the big files that do not shrink and packs
@@ -76,7 +76,11 @@ async def main(args: argparse.Namespace) -> None:
     from rho_agent.tools.handlers.daytona import DaytonaBackend
 
     ways: dict[str, Way] = {"ours": ours, "upstream": upstream, "limit": limit}
-    with tempfile.TemporaryDirectory() as tmp, DaytonaProcess(tmpdir=args.sandbox_tmp) as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        tempfile.TemporaryDirectory(dir=args.local_tmp) as landing,
+        DaytonaProcess(tmpdir=args.sandbox_tmp) as server,
+    ):
         os.environ.update(server.env)
         os.environ.setdefault("RHO_AGENT_HOME", str(Path(tmp) / "home"))
         workspace = await DaytonaBackend().open(
@@ -96,7 +100,7 @@ async def main(args: argparse.Namespace) -> None:
                 results: Runs = {w: [] for w in ways}
                 for run in range(args.repeat):
                     for name, way in ways.items():
-                        local = Path(tmp) / f"{name}-{run}"
+                        local = Path(landing) / f"{name}-{run}"
                         before = len(server.requests)
                         server.inject("*", delay=args.latency_ms / 1000)
                         started = time.perf_counter()
@@ -117,5 +121,8 @@ if __name__ == "__main__":
     parser.add_argument("--shapes", default="small,many,big")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=20)
-    parser.add_argument("--sandbox-tmp", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    parser.add_argument("--sandbox-tmp", default=shm)
+    # Copies land on tmpfs too: on disk, the write-back of one way's 500 MB slows the next.
+    parser.add_argument("--local-tmp", default=shm)
     asyncio.run(main(parser.parse_args()))

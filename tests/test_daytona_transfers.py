@@ -16,10 +16,12 @@ import time
 from pathlib import Path
 
 import _daytona
+import pytest
 from _daytona import agent_for, tool_output, toolbox_calls
 
 from rho_agent import Session
 from rho_agent.backends import OpenRequest, Upload
+from rho_agent.errors import SandboxError
 from rho_agent.testing.daytona import LocalDaytona
 from rho_agent.testing.fake_anthropic import FakeAnthropic, reply, text, tool_call
 from rho_agent.tools.handlers.daytona import DaytonaBackend
@@ -236,7 +238,8 @@ def test_500_mb_moves_both_ways_without_a_local_copy_or_its_size_in_memory(
     assert report["upload_kb"] < 64 * 1024, report
     assert report["download_kb"] < 64 * 1024, report
     assert report["written_during_upload"] == [], "no temporary archive"
-    outside = [p for p in report["written_during_download"] if not p.startswith(str(tmp_path))]
+    written = [p for p in report["written_during_download"] if p != os.devnull]  # tar's stdout
+    outside = [p for p in written if not p.startswith(str(tmp_path))]
     assert outside == [] and not any(
         p.endswith((".tar", ".tar.gz")) for p in report["written_during_download"]
     )
@@ -514,3 +517,72 @@ async def test_uploads_and_downloads_say_how_far_they_have_got(
         total = steps[key][-1][1]
         assert done == sorted(done) and steps[key][-1] == (total, total), steps[key]
         assert total >= 12 * MB and 10 <= len(done) <= 101
+
+
+def evil_archive(victim: Path) -> bytes:
+    """What a hostile sandbox might send for `out`: a link to a local folder, then a file
+    through it; a relative link out, then a file through that; a member climbing with `..`."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    data = b"gotcha\n"
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name, kind, target in [
+            ("out", tarfile.DIRTYPE, ""),
+            ("out/link", tarfile.SYMTYPE, str(victim)),
+            ("out/link/pwned", tarfile.REGTYPE, ""),
+            ("out/up", tarfile.SYMTYPE, "../../../../../../../../" + str(victim).lstrip("/")),
+            ("out/up/pwned2", tarfile.REGTYPE, ""),
+            ("out/../../escape", tarfile.REGTYPE, ""),
+        ]:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.mode = kind, target, 0o755
+            info.size = len(data) if kind == tarfile.REGTYPE else 0
+            tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("unpacker", ["GNU tar", "tarfile"])
+async def test_a_hostile_sandbox_cannot_write_outside_the_download(
+    daytona: LocalDaytona, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unpacker: str
+) -> None:
+    """The agent controls the sandbox, so the archive may be anything: here a `tar` of its own
+    on the PATH hands over a crafted one. Nothing lands outside the download, and it fails,
+    whether GNU tar unpacks it or (where there is none) tarfile."""
+    from rho_agent.backends import _programs
+
+    if unpacker == "tarfile":
+        monkeypatch.setattr(_programs, "gnu_tar", lambda: None)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    fake_tar = '#!/bin/sh\nif [ "$1" = -c ]; then cp /home/daytona/evil.tar "$3"; exit 0; fi\n'
+    fake_tar += 'exec /usr/bin/tar "$@"\n'
+    workspace = await open_workspace()
+    try:
+        await workspace.write_bytes("/home/daytona/evil.tar", evil_archive(victim))
+        await workspace.write_bytes("/home/daytona/.local/bin/tar", fake_tar.encode())
+        await workspace.exec("chmod +x /home/daytona/.local/bin/tar; mkdir -p /work/out")
+        with pytest.raises(SandboxError, match="Unpacking the download failed"):
+            await workspace.download("/work/out", tmp_path / "back")
+    finally:
+        await workspace.close()
+    assert list(victim.iterdir()) == []
+    assert not (tmp_path / "back").exists() and not (tmp_path / "escape").exists()
+    assert [p for p in tmp_path.rglob("*") if "pwned" in p.name or "escape" in p.name] == []
+
+
+async def test_links_out_and_fifos_in_a_downloaded_folder_are_refused(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    workspace = await open_workspace()
+    try:
+        await workspace.exec("mkdir -p /work/a /work/b && echo hi > /work/a/ok.txt")
+        await workspace.exec("ln -s /etc /work/a/etc; mkfifo /work/b/pipe")
+        with pytest.raises(SandboxError, match="etc is a link that leads out"):
+            await workspace.download("/work/a", tmp_path / "a")
+        with pytest.raises(SandboxError, match="pipe is not a regular file"):
+            await workspace.download("/work/b", tmp_path / "b")
+    finally:
+        await workspace.close()
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

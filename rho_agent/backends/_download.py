@@ -51,6 +51,8 @@ PARALLEL_REQUESTS = 4
 #: Bytes of a file (or of the archive) gzip -1 samples to decide whether zstd pays.
 SAMPLE_BYTES = 1024 * 1024
 PACK_TIMEOUT = 600
+#: Bytes gathered before each write of a file being downloaded.
+WRITE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,10 @@ async def _fetch(
     async def tree() -> None:
         async with limit:
             chunks = cleanup.read(fetched(listing.archive))
-            await _unpack(_unzstd(chunks) if listing.compressed else chunks, staging / "tree")
+            if _programs.gnu_tar() is not None:
+                await _tar_unpack(chunks, staging / "tree", compressed=listing.compressed)
+            else:
+                await _unpack(_unzstd(chunks) if listing.compressed else chunks, staging / "tree")
 
     async def big(n: int, file: BigFile) -> None:
         async with limit:
@@ -325,11 +330,30 @@ def _merge(source: Path, target: Path) -> None:
 
 
 async def _write_stream(chunks: AsyncIterator[bytes], path: Path) -> None:
-    """Write `chunks` to `path` off the loop. (Not the SDK's download to a path: cancelled,
-    its threads may still make the file and its parents after the staging is gone.)"""
+    """Write `chunks` to `path` off the loop, in writes of a megabyte or more while the next
+    bytes arrive (a thread hop per 64 KB chunk cost more than the transfer). Not the SDK's
+    download to a path: cancelled, its threads may still make the file and its parents
+    after the staging is gone."""
     with open(path, "wb") as f:
-        async for chunk in chunks:
-            await asyncio.to_thread(f.write, chunk)
+        writing: asyncio.Future[int] | None = None
+        buffer = bytearray()
+        try:
+            async for chunk in chunks:
+                buffer += chunk
+                if len(buffer) >= WRITE_BYTES:
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(asyncio.to_thread(f.write, bytes(buffer)))
+                    buffer.clear()
+            if writing is not None:
+                await writing
+            if buffer:
+                await asyncio.to_thread(f.write, bytes(buffer))
+        finally:
+            if writing is not None and not writing.done():  # cancelled: let it land first
+                await asyncio.wait({writing})
+                if not writing.cancelled():
+                    writing.exception()  # seen: the download's own error is the news
 
 
 async def _unzstd(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -371,6 +395,69 @@ async def _unzstd(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             await process.wait()
 
 
+async def _tar_unpack(chunks: AsyncIterator[bytes], into: Path, *, compressed: bool) -> None:
+    """Unpack the tar stream `chunks` into `into` with GNU tar (through `zstd -d` if
+    `compressed`), five to eight times faster than tarfile for many small files; then
+    `_refuse_what_escapes`. GNU tar itself strips a leading `/`, refuses `..`, never writes
+    through a link it made (one that points out stays a placeholder until the end), and
+    with these flags keeps no owner and no setuid, setgid or sticky bit."""
+    tar = _programs.gnu_tar()
+    assert tar is not None
+    argv = [tar, "-x", "-f", "-", "-C", str(into), "--no-same-owner", "--no-same-permissions"]
+    if compressed:
+        argv.append("--use-compress-program=zstd")
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stderr is not None
+    errors = asyncio.ensure_future(process.stderr.read())
+    try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            async for chunk in chunks:
+                process.stdin.write(chunk)
+                await process.stdin.drain()
+            process.stdin.close()
+        code = await process.wait()
+        message = (await errors).decode(errors="replace").strip()
+    finally:
+        errors.cancel()
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+    if code != 0:
+        raise SandboxError(f"Unpacking the download failed (tar): {message[-500:]}")
+    await asyncio.to_thread(_refuse_what_escapes, into)
+
+
+def _refuse_what_escapes(root: Path) -> None:
+    """Raise SandboxError for what tarfile's `data` filter refuses and GNU tar makes: a link
+    that leads out of `root`, a device file, a FIFO or a socket (the download is dropped)."""
+    real_root = os.path.realpath(root)
+    pending = [os.fspath(root)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                rel = os.path.relpath(entry.path, root)
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if os.path.commonpath([real_root, target]) != real_root:
+                        raise SandboxError(
+                            f"Refusing the download: {rel} is a link that leads out of it "
+                            f"(to {os.readlink(entry.path)})"
+                        )
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif not entry.is_file(follow_symlinks=False):
+                    raise SandboxError(
+                        f"Refusing the download: {rel} is not a regular file, folder or link "
+                        "(a device file, FIFO or socket)"
+                    )
+
+
 async def _unpack(chunks: AsyncIterator[bytes], into: Path) -> None:
     """Unpack the tar stream `chunks` into `into`, in a thread that pulls the chunks from the
     loop as it needs them: no copy of the archive on disk. Returns (or raises) only once the
@@ -394,8 +481,11 @@ async def _unpack(chunks: AsyncIterator[bytes], into: Path) -> None:
 
 
 def _extract(stream: io.BufferedReader, into: Path) -> None:
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
-        tar.extractall(into, filter="data")
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            tar.extractall(into, filter="data")
+    except tarfile.TarError as exc:  # the data filter's refusals among them
+        raise SandboxError(f"Unpacking the download failed (tarfile): {exc}") from exc
 
 
 class _LoopReader(io.RawIOBase):
