@@ -3,8 +3,9 @@
     one command in the workspace: list the big files (≥ 8 MB) that do not shrink, pack the
     │   rest with `tar` into /tmp/.rho-download-X.tar, through `zstd -1` if a sample at
     │   least halves (a single file that shrinks is compressed alone)
-    ├─ one streamed request for the archive, unpacked as it arrives (zstd -d, then tarfile's
-    │     `data` filter: no absolute paths, no `..`, no links out, no device files)
+    ├─ one streamed request for the archive, unpacked as it arrives by GNU tar (through
+    │     zstd -d), then checked: no links out, no device files, FIFOs or sockets (without
+    │     GNU tar, tarfile's `data` filter refuses the same, and absolute paths and `..`)
     ├─ one streamed request per big file, straight to a local file (side by side, up to 4)
     └─ then the big files move into the unpacked tree, with their mode and mtime
 
