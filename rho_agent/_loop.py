@@ -76,6 +76,15 @@ class RunResult(BaseModel):
     #: True when the model's price is unknown and `cost_usd` is at the fallback price.
     cost_estimated: bool = False
 
+    @classmethod
+    def of(cls, finished: RunFinished, session_id: str) -> RunResult:
+        """The result a `run_finished` event reports (a trace read back)."""
+        return cls(session_id=session_id, **finished.model_dump(exclude={"type", "time"}))
+
+    def finished(self) -> RunFinished:
+        """The `run_finished` event that reports this result."""
+        return RunFinished(**self.model_dump(exclude={"session_id"}))
+
     @property
     def ok(self) -> bool:
         """Whether the run completed."""
@@ -222,17 +231,7 @@ class Loop:
             cost_estimated=agent.price.estimated,
         )
         self.conversation.status = stop.status
-        await self.emit(
-            RunFinished(
-                status=result.status,
-                text=result.text,
-                usage=result.usage,
-                cost_usd=result.cost_usd,
-                turns=result.turns,
-                error=result.error,
-                cost_estimated=result.cost_estimated,
-            )
-        )
+        await self.emit(result.finished())
         return result
 
     async def turn(self, run: RunState, system: str) -> Stop | None:

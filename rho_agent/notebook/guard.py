@@ -248,17 +248,7 @@ def replay(past: PastRun) -> Replay | None:
     if finished is None:  # the process died during that run
         return None
     view.started, view.finished_at = first.time, finished.time  # as it took then
-    result = RunResult(
-        text=finished.text,
-        status=finished.status,
-        usage=finished.usage,
-        cost_usd=finished.cost_usd,
-        turns=finished.turns,
-        session_id=first.session_id,
-        error=finished.error,
-        cost_estimated=finished.cost_estimated,
-    )
-    return Replay(past, view, result)
+    return Replay(past, view, RunResult.of(finished, first.session_id))
 
 
 #: How to re-run, per entry point, for the notice of a skipped call.
