@@ -41,6 +41,7 @@ from rho_agent.backends._endpoint import Endpoint
 from rho_agent.backends._manifest import LOOSE_BYTES
 from rho_agent.backends._progress import Meter
 from rho_agent.backends._shrink import MIN_BYTES, SHRINK_RATIO
+from rho_agent.backends._tarpipe import reap
 from rho_agent.backends._together import together
 from rho_agent.backends._types import Notify, Progress
 from rho_agent.errors import SandboxError
@@ -199,7 +200,7 @@ async def download(
             (staging / "big").mkdir()
             total = listing.size + sum(f.size for f in listing.big)
             meter = Meter("Downloading", total, notify, progress)
-            await _fetch(ws, remote, parent, listing, staging, cleanup, meter)
+            await _fetch(ws, parent, name, listing, staging, cleanup, meter)
             await meter.finished()
             await asyncio.to_thread(_into_place, staging / "tree" / name, target)
         finally:
@@ -237,21 +238,22 @@ class _Cleanup:
 
 async def _fetch(
     ws: Endpoint,
-    remote: str,
     parent: str,
+    name: str,
     listing: Listing,
     staging: Path,
     cleanup: _Cleanup,
     meter: Meter,
 ) -> None:
-    """Bring everything `listing` names into `staging/tree` (big files via `staging/big`)."""
-    staged = staging / "tree" / posixpath.basename(remote.rstrip("/") or "/")
+    """Bring everything `listing` names into `staging/tree` (big files via `staging/big`):
+    the copy of `parent/name`."""
+    staged = staging / "tree" / name
 
     def fetched(path: str) -> AsyncIterator[bytes]:
         return meter.counted(lambda: ws.get_stream(path))()
 
     if listing.kind == "file":
-        await _write_stream(fetched(remote), staged)
+        await _write_stream(fetched(posixpath.join(parent, name)), staged)
         _stamp(staged, listing.mode, listing.mtime)
         return
     if listing.kind == "zfile":
@@ -369,17 +371,8 @@ async def _unzstd(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    assert process.stdin is not None and process.stdout is not None
-    stdin = process.stdin
-
-    async def feed() -> None:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            async for chunk in chunks:
-                stdin.write(chunk)
-                await stdin.drain()
-            stdin.close()
-
-    feeding = asyncio.ensure_future(feed())
+    assert process.stdout is not None
+    feeding = asyncio.ensure_future(_feed(process, chunks))
     try:
         while chunk := await process.stdout.read(1 << 20):
             yield chunk
@@ -390,10 +383,18 @@ async def _unzstd(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     finally:
         feeding.cancel()
         await asyncio.gather(feeding, return_exceptions=True)
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
+        await reap(process)
+
+
+async def _feed(process: asyncio.subprocess.Process, chunks: AsyncIterator[bytes]) -> None:
+    """Write `chunks` to `process`'s stdin, then close it (a process that stopped reading
+    ends the feeding, not the download: its exit status says what went wrong)."""
+    assert process.stdin is not None
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        async for chunk in chunks:
+            process.stdin.write(chunk)
+            await process.stdin.drain()
+        process.stdin.close()
 
 
 async def _tar_unpack(chunks: AsyncIterator[bytes], into: Path, *, compressed: bool) -> None:
@@ -413,22 +414,15 @@ async def _tar_unpack(chunks: AsyncIterator[bytes], into: Path, *, compressed: b
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    assert process.stdin is not None and process.stderr is not None
+    assert process.stderr is not None
     errors = asyncio.ensure_future(process.stderr.read())
     try:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            async for chunk in chunks:
-                process.stdin.write(chunk)
-                await process.stdin.drain()
-            process.stdin.close()
+        await _feed(process, chunks)
         code = await process.wait()
         message = (await errors).decode(errors="replace").strip()
     finally:
         errors.cancel()
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
+        await reap(process)
     if code != 0:
         raise SandboxError(f"Unpacking the download failed (tar): {message[-500:]}")
     await asyncio.to_thread(_refuse_what_escapes, into)

@@ -143,10 +143,15 @@ async def _pipeline(
         for reading in errors:
             reading.cancel()
         for process in processes:
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+            await reap(process)
+
+
+async def reap(process: asyncio.subprocess.Process) -> None:
+    """Kill `process` if it still runs, and wait for it (no zombie, no writer left)."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
 
 
 async def _read_all(stream: asyncio.StreamReader | None) -> bytes:
