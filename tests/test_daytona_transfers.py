@@ -6,6 +6,7 @@ size and first 512 bytes) and `requests` (their order), never durations."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import os
@@ -586,3 +587,99 @@ async def test_links_out_and_fifos_in_a_downloaded_folder_are_refused(
     finally:
         await workspace.close()
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def zstd_bomb(unpacked_mb: int) -> bytes:
+    """A zstd-compressed tar of one file of `unpacked_mb` MB of zeros (a few KB)."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    size = unpacked_mb << 20
+
+    class Zeros(io.RawIOBase):
+        left = size
+
+        def readinto(self, b):  # type: ignore[override]
+            n = min(len(b), self.left)
+            b[:n] = bytes(n)
+            self.left -= n
+            return n
+
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("out/zeros")
+        info.size = size
+        tar.addfile(info, Zeros())
+    done = subprocess.run(["zstd", "-19", "-q", "-c"], input=buffer.getvalue(), capture_output=True)
+    return done.stdout
+
+
+async def test_a_download_that_unpacks_into_more_than_was_listed_is_refused(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    """The sandbox's `zstd` (the agent's own, first on the PATH) hands over a bomb: a few KB
+    that unpack into 300 MB, where the listing said 5 MB. It is refused as soon as it passes
+    what was listed, and nothing stays on the local disk."""
+    fake_zstd = (
+        '#!/bin/sh\n[ "$1" = -1 ] || exec /usr/bin/zstd "$@"\n'
+        'p=""; for a; do [ "$p" = -o ] && cp /home/daytona/bomb.zst "$a"; p="$a"; done\n'
+    )
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    workspace = await open_workspace()
+    try:
+        await workspace.write_bytes("/home/daytona/bomb.zst", zstd_bomb(300))
+        await workspace.write_bytes("/home/daytona/.local/bin/zstd", fake_zstd.encode())
+        # 5 MB of text: the tar is worth compressing, so the (fake) zstd packs it
+        await workspace.exec(
+            "chmod +x /home/daytona/.local/bin/zstd; mkdir -p /work/out; "
+            "yes 'some log line' | head -c 5000000 > /work/out/log.txt"
+        )
+        with pytest.raises(SandboxError, match=r"more than the 4\.8 MB the sandbox listed"):
+            await workspace.download("/work/out", landing / "back")
+    finally:
+        await workspace.close()
+    assert list(landing.iterdir()) == []
+
+
+async def test_a_big_file_bigger_than_listed_is_refused(
+    daytona: LocalDaytona, tmp_path: Path
+) -> None:
+    """A file fetched on its own brings no more than its listed size (here a `stat` of the
+    agent's own under-reports it, as a file still growing would)."""
+    fake_stat = (
+        "#!/bin/sh\n/usr/bin/stat \"$@\" | awk '{ if ($1 > 8000000) $1 = 8400000; print }'\n"
+    )
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    workspace = await open_workspace()
+    try:
+        await workspace.exec("mkdir -p /work/out && head -c 12000000 /dev/urandom > /work/out/big")
+        await workspace.write_bytes("/home/daytona/.local/bin/stat", fake_stat.encode())
+        await workspace.exec("chmod +x /home/daytona/.local/bin/stat")
+        with pytest.raises(SandboxError, match=r"more than the 8\.0 MB the sandbox listed"):
+            await workspace.download("/work/out", landing / "back")
+    finally:
+        await workspace.close()
+    assert list(landing.iterdir()) == []
+
+
+async def test_a_download_that_cannot_fit_fails_before_it_starts(
+    daytona: LocalDaytona, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    workspace = await open_workspace()
+    try:
+        await workspace.exec("mkdir -p /work/out && head -c 3000000 /dev/urandom > /work/out/a")
+        monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))
+        with pytest.raises(OSError, match=r"needs 2\.9 MB, and .* has 977 KB free") as caught:
+            await workspace.download("/work/out", landing / "back")
+    finally:
+        await workspace.close()
+    assert caught.value.errno == errno.ENOSPC
+    assert list(landing.iterdir()) == []

@@ -226,3 +226,19 @@ def test_a_big_download_on_the_local_backend_is_streamed_not_held(tmp_path: Path
     grew_kb = json.loads(child.stdout.strip().splitlines()[-1])["grew_kb"]
     assert (tmp_path / "back.bin").stat().st_size == size
     assert grew_kb < 64 * 1024, f"peak RSS grew by {grew_kb // 1024} MB"
+
+
+async def test_a_process_whose_output_nobody_reads_is_reaped() -> None:
+    """A download stopped halfway (a refused bomb, a cancel) stops reading its `zstd -d`: the
+    pipe's reader fills and pauses, and waiting for the killed process used to hang, as
+    Python waits for its pipes to close too."""
+    from rho_agent.backends._tarpipe import reap
+
+    process = await asyncio.create_subprocess_exec(
+        "yes", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    await process.stdout.read(1)
+    await asyncio.sleep(0.3)  # its output fills the reader's buffer, which then pauses
+    await asyncio.wait_for(reap(process), 30)  # a guard against a hang, not a timing
+    assert process.returncode is not None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import errno
 import io
 import os
 import posixpath
@@ -40,6 +41,7 @@ from rho_agent.backends import _programs
 from rho_agent.backends._endpoint import Endpoint
 from rho_agent.backends._manifest import LOOSE_BYTES
 from rho_agent.backends._progress import Meter
+from rho_agent.backends._report import format_size
 from rho_agent.backends._shrink import MIN_BYTES, SHRINK_RATIO
 from rho_agent.backends._tarpipe import reap
 from rho_agent.backends._together import together
@@ -74,7 +76,8 @@ class Listing:
     kind: str  # "none", "file" (fetched as it is), "zfile" (compressed alone), "tree"
     archive: str = ""  # the workspace path of the archive (or the compressed file)
     compressed: bool = False
-    size: int = 0
+    size: int = 0  # bytes to fetch
+    unpacked: int = 0  # bytes once decompressed: more is refused (a decompression bomb)
     mode: int = 0o644
     mtime: int = 0
     big: list[BigFile] = field(default_factory=list)
@@ -100,7 +103,7 @@ def pack_command(parent: str, name: str, tmp: str, *, compress: bool) -> str:
             '  set -- $(stat -L -c "%s %a %Y" -- "$n")',
             f'  if [ "$1" -ge {MIN_BYTES} ] && shrinks "$n"; then',
             '    zstd -1 -T0 -q -c -- "$n" > "$t.zst" || exit 1',
-            '    echo "zfile $(stat -c %s -- "$t.zst") $2 $3"',
+            '    echo "zfile $(stat -c %s -- "$t.zst") $2 $3 $1"',
             '  else echo "file $1 $2 $3"; fi',
             "  exit 0",
             "fi",
@@ -119,32 +122,35 @@ def pack_command(parent: str, name: str, tmp: str, *, compress: bool) -> str:
             's=$(stat -c %s -- "$t.tar")',
             f'if [ "$s" -ge {MIN_BYTES} ] && shrinks "$t.tar"; then',
             '  zstd -1 -T0 -q --rm -o "$t.tar.zst" -- "$t.tar" || exit 1',
-            '  echo "tree $t.tar.zst $(stat -c %s -- "$t.tar.zst") zstd"',
-            'else echo "tree $t.tar $s plain"; fi',
+            '  echo "tree $t.tar.zst $(stat -c %s -- "$t.tar.zst") zstd $s"',
+            'else echo "tree $t.tar $s plain $s"; fi',
         ]
     )
 
 
-def parse_listing(output: str, name: str, tmp: str) -> Listing:
-    """The pack command's output as a Listing; SandboxError if it is not what it prints
-    (a failure, or a listing that names something outside `name`)."""
+def parse_listing(output: str, parent: str, name: str, tmp: str) -> Listing:
+    """The pack command's output for `parent/name` as a Listing; SandboxError if it is not
+    what it prints (a failure, or a listing that names something outside `name`)."""
     lines = output.splitlines()
     last = lines[-1].split(" ") if lines else [""]
     try:
         if last[0] == "none":
             return Listing("none")
-        if last[0] in ("file", "zfile"):
+        if last[0] == "file":
             size, mode, mtime = int(last[1]), int(last[2], 8), int(last[3])
-            compressed = last[0] == "zfile"
-            archive = f"{tmp}.zst" if compressed else ""
-            return Listing(last[0], archive, compressed, size, mode, mtime)
+            return Listing("file", "", False, size, size, mode, mtime)
+        if last[0] == "zfile":
+            size, mode, mtime, unpacked = int(last[1]), int(last[2], 8), int(last[3]), int(last[4])
+            return Listing("zfile", f"{tmp}.zst", True, size, unpacked, mode, mtime)
         if last[0] == "tree" and last[1] in (f"{tmp}.tar", f"{tmp}.tar.zst"):
             big = [_big_file(line, name) for line in lines[:-1] if line.startswith("big ")]
-            return Listing("tree", last[1], last[3] == "zstd", int(last[2]), big=big)
+            size, unpacked = int(last[2]), int(last[4])
+            return Listing("tree", last[1], last[3] == "zstd", size, unpacked, big=big)
     except (IndexError, ValueError):
         pass
     raise SandboxError(
-        f"Packing {name} for download failed: {output.strip()[-500:] or 'no output'}"
+        f"Packing {posixpath.join(parent, name)} for download failed: "
+        f"{output.strip()[-500:] or 'no output'}"
     )
 
 
@@ -189,11 +195,12 @@ async def download(
                 f"Packing {remote} for download failed (exit {packed.exit_code}): "
                 f"{packed.output.strip()[-500:] or 'no output'}"
             )
-        listing = parse_listing(packed.output, name, tmp)
+        listing = parse_listing(packed.output, parent, name, tmp)
         cleanup.wanted = bool(listing.archive)
         if listing.kind == "none":
             raise FileNotFoundError(f"No such file or directory in the workspace: {remote}")
         target.parent.mkdir(parents=True, exist_ok=True)
+        _check_room(remote, listing, target.parent)
         staging = Path(tempfile.mkdtemp(prefix=".rho-download-", dir=target.parent))
         try:
             (staging / "tree").mkdir()
@@ -252,28 +259,31 @@ async def _fetch(
     def fetched(path: str) -> AsyncIterator[bytes]:
         return meter.counted(lambda: ws.get_stream(path))()
 
-    if listing.kind == "file":
-        await _write_stream(fetched(posixpath.join(parent, name)), staged)
-        _stamp(staged, listing.mode, listing.mtime)
-        return
-    if listing.kind == "zfile":
-        await _write_stream(_unzstd(cleanup.read(fetched(listing.archive))), staged)
+    def unpacked() -> AsyncIterator[bytes]:
+        """The file or archive's bytes, decompressed, and no more than the listing said."""
+        if listing.archive:  # made for this download: removed once its stream has begun
+            chunks = cleanup.read(fetched(listing.archive))
+        else:
+            chunks = fetched(posixpath.join(parent, name))
+        return _capped(_unzstd(chunks) if listing.compressed else chunks, listing)
+
+    if listing.kind in ("file", "zfile"):
+        await _write_stream(unpacked(), staged)
         _stamp(staged, listing.mode, listing.mtime)
         return
     limit = asyncio.Semaphore(PARALLEL_REQUESTS)
 
     async def tree() -> None:
         async with limit:
-            chunks = cleanup.read(fetched(listing.archive))
             if _programs.gnu_tar() is not None:
-                await _tar_unpack(chunks, staging / "tree", compressed=listing.compressed)
+                await _tar_unpack(unpacked(), staging / "tree")
             else:
-                await _unpack(_unzstd(chunks) if listing.compressed else chunks, staging / "tree")
+                await _unpack(unpacked(), staging / "tree")
 
     async def big(n: int, file: BigFile) -> None:
         async with limit:
             chunks = fetched(posixpath.join(parent, file.name))
-            await _write_stream(chunks, staging / "big" / str(n))
+            await _write_stream(_capped(chunks, file), staging / "big" / str(n))
 
     await together([tree(), *(big(n, f) for n, f in enumerate(listing.big))])
     for n, file in enumerate(listing.big):
@@ -359,6 +369,37 @@ async def _write_stream(chunks: AsyncIterator[bytes], path: Path) -> None:
                     writing.exception()  # seen: the download's own error is the news
 
 
+async def _capped(chunks: AsyncIterator[bytes], listed: Listing | BigFile) -> AsyncIterator[bytes]:
+    """`chunks`, refused (SandboxError) once they pass the size the pack command listed: a
+    file that grows while it is read, or a small compressed stream that unpacks into
+    something huge, must not fill the local disk."""
+    limit = listed.unpacked if isinstance(listed, Listing) else listed.size
+    seen = 0
+    async with contextlib.aclosing(chunks):  # type: ignore[type-var]  # stopped: theirs too
+        async for chunk in chunks:
+            seen += len(chunk)
+            if seen > limit:
+                raise SandboxError(
+                    f"Refusing the download: it brings more than the {format_size(limit)} "
+                    "the sandbox listed (a file that grew while it was read, or a "
+                    "decompression bomb). Download it again."
+                )
+            yield chunk
+
+
+def _check_room(remote: str, listing: Listing, directory: Path) -> None:
+    """OSError (ENOSPC) now, rather than a full disk halfway, when what the listing says
+    will land does not fit in `directory`'s file system."""
+    needed = listing.unpacked + sum(f.size for f in listing.big)
+    free = shutil.disk_usage(directory).free
+    if needed > free:
+        raise OSError(
+            errno.ENOSPC,
+            f"Not enough room to download {remote}: it needs {format_size(needed)}, and "
+            f"{directory} has {format_size(free)} free",
+        )
+
+
 async def _unzstd(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """`chunks` decompressed by a local `zstd -d` process (fed as it reads)."""
     program = _programs.zstd()
@@ -397,17 +438,15 @@ async def _feed(process: asyncio.subprocess.Process, chunks: AsyncIterator[bytes
         process.stdin.close()
 
 
-async def _tar_unpack(chunks: AsyncIterator[bytes], into: Path, *, compressed: bool) -> None:
-    """Unpack the tar stream `chunks` into `into` with GNU tar (through `zstd -d` if
-    `compressed`), five to eight times faster than tarfile for many small files; then
-    `_refuse_what_escapes`. GNU tar itself strips a leading `/`, refuses `..`, never writes
-    through a link it made (one that points out stays a placeholder until the end), and
-    with these flags keeps no owner and no setuid, setgid or sticky bit."""
+async def _tar_unpack(chunks: AsyncIterator[bytes], into: Path) -> None:
+    """Unpack the tar stream `chunks` into `into` with GNU tar, five to eight times faster
+    than tarfile for many small files; then `_refuse_what_escapes`. GNU tar itself strips a
+    leading `/`, refuses `..`, never writes through a link it made (one that points out
+    stays a placeholder until the end), and with these flags keeps no owner and no setuid,
+    setgid or sticky bit. (Decompressed before: `_capped` counts what tar would unpack.)"""
     tar = _programs.gnu_tar()
     assert tar is not None
     argv = [tar, "-x", "-f", "-", "-C", str(into), "--no-same-owner", "--no-same-permissions"]
-    if compressed:
-        argv.append("--use-compress-program=zstd")
     process = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.PIPE,
@@ -422,6 +461,7 @@ async def _tar_unpack(chunks: AsyncIterator[bytes], into: Path, *, compressed: b
         message = (await errors).decode(errors="replace").strip()
     finally:
         errors.cancel()
+        await asyncio.gather(errors, return_exceptions=True)  # stopped before reap drains
         await reap(process)
     if code != 0:
         raise SandboxError(f"Unpacking the download failed (tar): {message[-500:]}")

@@ -142,16 +142,25 @@ async def _pipeline(
             feeding.cancel()
         for reading in errors:
             reading.cancel()
+        await asyncio.gather(*errors, return_exceptions=True)  # stopped before reap drains
         for process in processes:
             await reap(process)
 
 
 async def reap(process: asyncio.subprocess.Process) -> None:
-    """Kill `process` if it still runs, and wait for it (no zombie, no writer left)."""
+    """Kill `process` if it still runs, and wait for it (no zombie, no writer left).
+
+    Its pipes are drained first: `wait()` also waits for them to close, which it never sees
+    once a reader nobody reads any more has filled its buffer and paused. (Readers of
+    these pipes in other tasks must have stopped: two readers of one stream is an error.)"""
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
-        await process.wait()
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            while await stream.read(1 << 20):
+                pass
+    await process.wait()
 
 
 async def _read_all(stream: asyncio.StreamReader | None) -> bytes:

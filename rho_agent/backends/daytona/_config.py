@@ -215,7 +215,7 @@ class DaytonaBackend:
         check_credentials(self.config)  # no SDK: ConfigError; no API key: MissingCredentialsError
         plan = await self._plan(request)  # bad uploads, Dockerfile, working dir: ConfigError
         workspace = DaytonaWorkspace(plan, notify=request.notify, confinement=request.confinement)
-        workspace.life.preload()  # before the model's SDK (Session.start asks for it next)
+        workspace.life.preload(creating=not self.sandbox_id)
         if self.sandbox_id:
             try:
                 await workspace.attach(self.sandbox_id)

@@ -1,7 +1,9 @@
 """How a Daytona sandbox comes to be and goes away: `Lifecycle`, held by the workspace.
 
-    connect ─► create (retried; a lost answer adopts the sandbox by name) or attach / start
-    again ─► … the workspace uses `call()` for every SDK request … ─► delete (unless keep)
+    preload (the create request leaves at once, see `_early.py`; the SDK imports meanwhile)
+    ─► connect ─► create (takes that sandbox over, or asks the SDK; retried; a lost answer
+    adopts the sandbox by name) or attach / start again ─► … the workspace uses `call()` for
+    every SDK request … ─► delete (unless keep)
 
 `call()` is the seam every SDK request passes through: retries for transient failures,
 a sandbox that stopped while idle started again once, and Daytona errors leaving as
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 from rho_agent._preload import soon
 from rho_agent.backends._types import Notify
 from rho_agent.backends.daytona._client import make_client
+from rho_agent.backends.daytona._early import Created, EarlyCreate, Refused, send_early
 from rho_agent.backends.daytona._errors import (
     GONE_STATES,
     RETRIES,
@@ -34,10 +37,13 @@ from rho_agent.backends.daytona._errors import (
     status_of,
     transient,
 )
-from rho_agent.backends.daytona._plan import LABEL, Plan, minutes, user_label
+from rho_agent.backends.daytona._plan import LABEL, Plan, create_intervals, user_label
 from rho_agent.errors import ConfigError, RhoError, SandboxError
 
 T = TypeVar("T")
+
+#: Seconds a session that closes waits for the answer to an early create request.
+EARLY_ANSWER_WAIT = 15.0
 
 
 class Lifecycle:
@@ -53,6 +59,8 @@ class Lifecycle:
         #: A create request went out and its sandbox is not known by id: delete by name.
         self.create_sent = False
         self._client_soon: asyncio.Future[Any] | None = None
+        #: The create request sent before the SDK was in, until `create()` takes it over.
+        self._early: EarlyCreate | None = None
 
     # ------------------------------------------------------------------ the seam
 
@@ -125,20 +133,36 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ coming to be
 
-    def preload(self) -> None:
-        """Start importing the SDK and making the client now, first in the import lane (see
-        `rho_agent._preload`): the create request waits for nothing else."""
+    def preload(self, *, creating: bool = False) -> None:
+        """Start making the client now. `creating`: send the create request too, without the
+        SDK when it can (`_early.py`); the SDK's import then no longer holds it up and waits
+        its turn in the import lane (`rho_agent._preload`) behind what the session asks for
+        in this same turn of the loop (the model's SDK, for the first model call), else it
+        goes first: the create request needs it."""
+        if creating and self.sandbox is None and not self.create_sent:
+            self._early = send_early(self.plan)
+            self.create_sent = self._early is not None
         if self._client_soon is None and self.client is None:
-            self._client_soon = soon(lambda: make_client(self.plan.sdk_config))
+            if self._early is not None:
+                # A task's first step runs on the loop's next turn, after this one's requests.
+                self._client_soon = asyncio.ensure_future(self._make_client())
+            else:
+                self._client_soon = soon(lambda: make_client(self.plan.sdk_config))
             # its failure is raised by connect(); unseen if the session ends first
             self._client_soon.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    async def _make_client(self) -> Any:
+        return await soon(lambda: make_client(self.plan.sdk_config))
 
     async def connect(self) -> None:
         """The client `preload` makes (the SDK's import takes a second, off the event loop)."""
         if self.client is None:
+            if self._client_soon is not None and self._client_soon.cancelled():
+                self._client_soon = None  # cancelled with a provisioning that awaited it
             self.preload()
             assert self._client_soon is not None
-            self.client = await self._client_soon
+            # shielded: a cancelled provisioning must not take the client from the teardown
+            self.client = await asyncio.shield(self._client_soon)
 
     async def attach(self, sandbox_id: str) -> Any:
         """Use an existing sandbox (`--sandbox ID`) instead of creating one; returns it."""
@@ -182,30 +206,89 @@ class Lifecycle:
         ) from not_found
 
     async def create(self) -> None:
+        plan = self.plan
+        kind, source = plan.image
+        if kind == "snapshot":
+            what = f"snapshot {source}"
+        else:
+            what = f"image {source}" if isinstance(source, str) else "a custom image"
+        await self._notify(f"Creating a Daytona sandbox from {what}…")
+        started = time.monotonic()
+        if not await self._take_over_early(started):
+            await self._create_with_sdk()
+        await self._notify(
+            f"Sandbox {self.sandbox.id} started in {time.monotonic() - started:.1f}s"
+        )
+
+    async def _take_over_early(self, started: float) -> bool:
+        """Use the sandbox the early create request made (False: the SDK is to create one)."""
+        early = self._early
+        if early is None:
+            return False
+        outcome = await early.outcome()
+        self._early = None  # only now: until its answer is in, closing waits for it
+        await self.connect()
+        if isinstance(outcome, Refused):  # nothing made; the SDK's request says why
+            self.create_sent = False
+            return False
+        if isinstance(outcome, Created):
+            self.sandbox = await self.call(
+                f"find sandbox {outcome.sandbox_id}",
+                lambda: self.client.get(outcome.sandbox_id),
+                idempotent=True,
+                revive=False,
+            )
+        else:  # its answer was lost: it may have made the sandbox, found by its name
+            found = await self.find_by_name()
+            if found is None or state_of(found) in GONE_STATES:
+                if found is not None:
+                    await self.delete_id(found.id)
+                self.create_sent = False
+                return False
+            self.sandbox = found
+        await self._wait_started(started)
+        return True
+
+    async def _wait_started(self, started: float) -> None:
+        """Wait for a sandbox created without the SDK's `create` to start, as it would."""
+        from daytona.common.errors import DaytonaError, DaytonaTimeoutError
+
+        remaining = max(1.0, self.plan.create_timeout - (time.monotonic() - started))
+        try:
+            await self.sandbox.wait_for_sandbox_start(timeout=remaining)
+        except DaytonaTimeoutError as exc:
+            await self.delete(self.sandbox)
+            raise SandboxError(self._too_slow()) from exc
+        except DaytonaError as exc:
+            raise SandboxError(self._create_problem(exc)) from exc
+
+    def _too_slow(self) -> str:
+        return (
+            f"The Daytona sandbox did not start within {self.plan.create_timeout:g}s; it was "
+            "deleted. Try again, or raise DaytonaBackend.create_timeout."
+        )
+
+    async def _create_with_sdk(self) -> None:
         from daytona import CreateSandboxFromImageParams, CreateSandboxFromSnapshotParams
         from daytona.common.errors import DaytonaError, DaytonaTimeoutError
 
+        await self.connect()
         plan = self.plan
         kind, source = plan.image
+        auto_stop, auto_delete = create_intervals(plan)
         common: dict[str, Any] = {
             "name": plan.name,
             "language": "python",
             "env_vars": plan.env,
             "labels": plan.labels,
-            "auto_stop_interval": minutes(plan.auto_stop_interval),
-            "auto_delete_interval": -1
-            if plan.keep or plan.auto_delete_interval < 0
-            else minutes(plan.auto_delete_interval),
+            "auto_stop_interval": auto_stop,
+            "auto_delete_interval": auto_delete,
         }
         params: CreateSandboxFromSnapshotParams | CreateSandboxFromImageParams
         if kind == "snapshot":
             params = CreateSandboxFromSnapshotParams(snapshot=source, **common)
-            what = f"snapshot {source}"
         else:
             params = CreateSandboxFromImageParams(image=source, resources=plan.resources, **common)
-            what = f"image {source}" if isinstance(source, str) else "a custom image"
-        await self._notify(f"Creating a Daytona sandbox from {what}…")
-        started = time.monotonic()
         for attempt in range(RETRIES + 1):
             self.create_sent = True
             try:
@@ -218,10 +301,7 @@ class Lifecycle:
                 else:
                     await self.delete_by_name(lookups=3)
                 self.create_sent = False
-                raise SandboxError(
-                    f"The Daytona sandbox did not start within {plan.create_timeout:g}s; it was deleted. "
-                    "Try again, or raise DaytonaBackend.create_timeout."
-                ) from exc
+                raise SandboxError(self._too_slow()) from exc
             except DaytonaError as exc:
                 if not transient(exc, True):
                     # Said at once: a run that ends meanwhile must not report success. What
@@ -244,9 +324,6 @@ class Lifecycle:
                     await asyncio.sleep(backoff(attempt + 1, exc))
                     continue
                 raise SandboxError(self._create_problem(exc)) from exc
-        await self._notify(
-            f"Sandbox {self.sandbox.id} started in {time.monotonic() - started:.1f}s"
-        )
 
     def _create_problem(self, exc: Any) -> str:
         source = self.plan.image[1]
@@ -289,12 +366,13 @@ class Lifecycle:
             elif sandbox is not None:
                 await self.delete(sandbox)
             elif self.create_sent:
-                await self.delete_by_name(lookups=3)
+                await self._delete_unseen(lookups=3)
         finally:
-            if self.client is None and self._client_soon is not None:
+            making = self._client_soon
+            if self.client is None and making is not None and not making.cancelled():
                 # made in the background but never used (closed while provisioning began)
                 with contextlib.suppress(Exception):
-                    self.client = await self._client_soon
+                    self.client = await making
             if self.client is not None:
                 await self.client.close()
 
@@ -320,7 +398,7 @@ class Lifecycle:
             if self.sandbox is not None:
                 await self.delete(self.sandbox)
             elif self.create_sent:
-                await self.delete_by_name(lookups=1)
+                await self._delete_unseen(lookups=1)
         except RhoError as exc:
             await self._notify(str(exc))
 
@@ -366,6 +444,29 @@ class Lifecycle:
             )
         except SandboxError:
             return None
+
+    async def _delete_unseen(self, *, lookups: int) -> None:
+        """Delete the sandbox a create request may have made that this session never saw:
+        an early request's answer is waited for first (it may still be on its way)."""
+        early, self._early = self._early, None
+        outcome = await early.outcome(timeout=EARLY_ANSWER_WAIT) if early else None
+        if isinstance(outcome, Refused):
+            self.create_sent = False
+            return
+        try:
+            await self.connect()
+        except Exception:
+            if early is None:
+                raise
+            # No SDK to delete with (it failed to load): the early request's own way.
+            await asyncio.to_thread(early.undo, outcome)
+            self.create_sent = False
+            return
+        if isinstance(outcome, Created):
+            await self.delete_id(outcome.sandbox_id)
+            self.create_sent = False
+        else:
+            await self.delete_by_name(lookups=lookups)
 
     async def delete_by_name(self, *, lookups: int) -> None:
         """Delete the sandbox a create request that was cut short may have made."""

@@ -52,6 +52,15 @@ def minutes(seconds: int) -> int:
     return 0 if seconds == 0 else max(1, math.ceil(seconds / 60))
 
 
+def create_intervals(plan: Plan) -> tuple[int, int]:
+    """(auto-stop, auto-delete) in minutes as a create request carries them: a kept sandbox,
+    or a negative auto-delete, is never deleted (-1)."""
+    auto_delete = (
+        -1 if plan.keep or plan.auto_delete_interval < 0 else minutes(plan.auto_delete_interval)
+    )
+    return minutes(plan.auto_stop_interval), auto_delete
+
+
 def user_label() -> str:
     """`user@host`: the `rho-agent-user` label, whose sandboxes `rho-agent sandboxes` lists."""
     try:

@@ -40,6 +40,15 @@ class SandboxInfo:
     snapshot: str | None
 
 
+@dataclass(frozen=True)
+class CreateRequest:
+    """A create request as it arrived (`LocalDaytona.create_requests`): what a test compares
+    with what the SDK sends."""
+
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
 @dataclass
 class SandboxRecord:
     id: str
@@ -166,6 +175,7 @@ class Registry:
         self.missing_programs: tuple[str, ...] = ()
         self.lock = threading.RLock()
         self._sandboxes: dict[str, SandboxRecord] = {}
+        self.create_requests: list[CreateRequest] = []
 
     def get(self, id_or_name: str) -> SandboxRecord:
         with self.lock:
@@ -267,7 +277,10 @@ def control_routes(registry: Registry) -> list[web.AbstractRouteDef]:
 
     @routes.post("/api/sandbox")
     async def create(request: web.Request) -> web.Response:
-        return reply(registry.create(await json_body(request)))
+        body = await json_body(request)
+        with registry.lock:
+            registry.create_requests.append(CreateRequest(dict(request.headers), body))
+        return reply(registry.create(body))
 
     @routes.get("/api/sandbox")
     async def list_(request: web.Request) -> web.Response:

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Self
 
 from aiohttp import web
 
-from .control import SANDBOX, Registry, SandboxInfo, SandboxRecord, control_routes
+from .control import SANDBOX, CreateRequest, Registry, SandboxInfo, SandboxRecord, control_routes
 from .files import RECEIVED, SENT, TransferredFile, file_routes
 from .jail import BWRAP
 from .process import process_routes
@@ -47,6 +47,7 @@ class Fault:
     times: int | None = None
     retry_after: float | None = None
     message: str = "fault injected by LocalDaytona"
+    lose_answer: bool = False
     hits: int = 0
 
     def matches(self, method: str, paths: tuple[str, ...]) -> bool:
@@ -213,6 +214,14 @@ class LocalDaytona:
             return list(self._requests)
 
     @property
+    def create_requests(self) -> list[CreateRequest]:
+        """Every create request received so far: its headers and JSON body."""
+        if self._registry is None:
+            return []
+        with self._registry.lock:
+            return list(self._registry.create_requests)
+
+    @property
     def received_files(self) -> list[TransferredFile]:
         """Every file a bulk-upload request delivered so far: (path, size, head, time), where
         `head` is its first 512 bytes (what a test checks to see what was sent: a tar, gzip…)."""
@@ -234,9 +243,12 @@ class LocalDaytona:
         timeout: bool = False,
         retry_after: float | None = None,
         message: str | None = None,
+        lose_answer: bool = False,
     ) -> Fault:
         """Make matching requests fail (`status`), slow (`delay` seconds) or hang until the
         client gives up (`timeout`), for the next `times` requests (default: all).
+        `lose_answer`: carry the request out, then cut the connection instead of answering
+        (a create whose sandbox exists although the client never heard of it).
         `retry_after` adds that header to the error (urllib3, under the sync SDK, then retries
         idempotent requests; nothing retries a 5xx without it).
 
@@ -253,6 +265,7 @@ class LocalDaytona:
             timeout=timeout,
             times=times,
             retry_after=retry_after,
+            lose_answer=lose_answer,
         )
         if message:
             fault.message = message
@@ -288,11 +301,16 @@ class LocalDaytona:
         parts = path.split("/", 3)
         toolbox_path = "/" + parts[3] if parts[1] == "toolbox" and len(parts) > 3 else None
         try:
-            await self._apply_faults(request, (path, toolbox_path) if toolbox_path else (path,))
+            hits = await self._apply_faults(
+                request, (path, toolbox_path) if toolbox_path else (path,)
+            )
             self._check_auth(request)
             if toolbox_path is not None:
                 request[SANDBOX] = self._toolbox_sandbox(parts[2])
-            return await handler(request)
+            response = await handler(request)
+            if any(f.lose_answer for f in hits) and request.transport is not None:
+                request.transport.abort()
+            return response
         except ApiError as err:
             return error_response(err, request)
         except web.HTTPException as exc:
@@ -303,7 +321,7 @@ class LocalDaytona:
             log.exception("LocalDaytona: %s %s failed", request.method, path)
             return error_response(ApiError(500, f"{type(exc).__name__}: {exc}"), request)
 
-    async def _apply_faults(self, request: web.Request, paths: tuple[str, ...]) -> None:
+    async def _apply_faults(self, request: web.Request, paths: tuple[str, ...]) -> list[Fault]:
         with self._lock:
             hits = [f for f in self._faults if f.matches(request.method, paths)]
             for fault in hits:
@@ -324,6 +342,7 @@ class LocalDaytona:
                 {} if failing.retry_after is None else {"Retry-After": f"{failing.retry_after:g}"}
             )
             raise ApiError(failing.status, failing.message, headers=retry)
+        return hits
 
     def _check_auth(self, request: web.Request) -> None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
