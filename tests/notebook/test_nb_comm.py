@@ -297,11 +297,15 @@ def test_cancel_from_the_sidebar_stops_a_background_run(
     assert done["status"] == "cancelled"
 
 
+def has_a_sandbox_id(message: dict) -> bool:
+    return bool(state(message) and message["sandboxes"] and message["sandboxes"][0]["id"])
+
+
 def test_end_session_deletes_its_sandbox(daytona, ext: Extension, fake: FakeAnthropic) -> None:
     ext.run("%load_ext rho_agent")
     fake.add(reply(text("Ready.")))
     ext.run("%%rho --backend daytona\nhello")
-    listed = ext.wait_for(lambda m: state(m) and m["sandboxes"])
+    listed = ext.wait_for(has_a_sandbox_id)  # "creating" until its id is known
     (box,) = listed["sandboxes"]
     assert box["session"] == "default" and box["kind"] == "daytona" and box["id"]
     assert len(daytona.sandboxes()) == 1
@@ -328,7 +332,7 @@ def test_keep_leaves_the_sandbox_when_the_kernel_shuts_down(
     assert "There is no session 'nobody'" in error["message"], error
 
     ext.run("%%rho --backend daytona\nhello")
-    (box,) = ext.wait_for(lambda m: state(m) and m["sandboxes"])["sandboxes"]
+    (box,) = ext.wait_for(has_a_sandbox_id)["sandboxes"]
     assert box["kept"] is False
     at = ext.send({"type": "keep", "id": "k1", "session": "default"})
     kept = ext.wait_for(lambda m: m.get("id") == "k1", since=at)

@@ -132,6 +132,8 @@ def create_request(plan: Plan, environ: Any) -> CreateRequest | None:
         return None  # the SDK raises its own error for this
     # The endpoint comes from the process environment only (never a .env file), as in the SDK.
     api_url = environ.get("DAYTONA_API_URL") or environ.get("DAYTONA_SERVER_URL") or DEFAULT_API_URL
+    if "@" in api_url.partition("//")[2].partition("/")[0]:
+        return None  # credentials in the URL: aiohttp's business
     version = _sdk_version()
     headers = {
         "Authorization": f"Bearer {token}",
@@ -158,7 +160,8 @@ def create_request(plan: Plan, environ: Any) -> CreateRequest | None:
         body["snapshot"] = source
     else:
         body["buildInfo"] = {"dockerfileContent": f"FROM {source}\n"}  # Image.base(source)
-    return CreateRequest(f"{api_url.rstrip('/')}/sandbox", headers, body, plan.create_timeout)
+    # The SDK's generated client appends the path as it is, even after a trailing slash.
+    return CreateRequest(f"{api_url}/sandbox", headers, body, plan.create_timeout)
 
 
 def post(request: CreateRequest) -> Outcome:
