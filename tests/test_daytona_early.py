@@ -194,3 +194,24 @@ async def test_without_the_sdk_the_early_sandbox_is_deleted_its_own_way(
     await workspace.close()
     assert len(daytona.create_requests) - before == 1
     assert daytona.sandboxes() == []
+
+
+async def test_a_dotenv_file_cannot_send_the_key_elsewhere(daytona: LocalDaytona) -> None:
+    """The working directory is not always the user's: a `.env` there that names another
+    endpoint is ignored (as the SDK ignores it), so the API key never goes there."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    Path(".env").write_text(f"DAYTONA_API_URL=http://127.0.0.1:{port}/api\n")
+    try:
+        with pytest.warns(UserWarning, match="set in a .env or .env.local file was ignored"):
+            request = await create_once(daytona, DaytonaBackend())  # and the SDK says so
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    finally:
+        listener.close()
+    assert sent_early(request)  # it went to the environment's endpoint, LocalDaytona
