@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import os
 import statistics
+from typing import TypeVar
+
+T = TypeVar("T")
 
 #: Each way's runs of one shape: (seconds, requests) per run.
 Runs = dict[str, list[tuple[float, int]]]
+
+
+def in_turn(ways: dict[str, T], run: int) -> list[tuple[str, T]]:
+    """The ways in the order of this run: each goes first, second… in turn, so none always
+    runs just after the cleanup of another (tmpfs freeing 500 MB, a cold cache)."""
+    items = list(ways.items())
+    shift = run % len(items)
+    return items[shift:] + items[:shift]
 
 
 def print_header(latency_ms: float, repeat: int) -> None:

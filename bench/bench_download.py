@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import Runs, print_header, print_shape
+from _report import Runs, in_turn, print_header, print_shape
 from _servers import DaytonaProcess
 from bench_upload import SHAPES
 
@@ -99,7 +99,7 @@ async def main(args: argparse.Namespace) -> None:
                 shutil.rmtree(tree)
                 results: Runs = {w: [] for w in ways}
                 for run in range(args.repeat):
-                    for name, way in ways.items():
+                    for name, way in in_turn(ways, run):
                         local = Path(landing) / f"{name}-{run}"
                         before = len(server.requests)
                         server.inject("*", delay=args.latency_ms / 1000)

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import Runs, print_header, print_shape
+from _report import Runs, in_turn, print_header, print_shape
 from _servers import DaytonaProcess
 
 WORDS = [
@@ -164,7 +164,7 @@ async def main(args: argparse.Namespace) -> None:
                 expected = sum(1 for p in tree.rglob("*") if p.is_file())
                 results: Runs = {w: [] for w in ways}
                 for run in range(args.repeat):
-                    for name, way in ways.items():
+                    for name, way in in_turn(ways, run):
                         dest = f"/work/{name}-{run}"
                         server.inject("*", delay=args.latency_ms / 1000)
                         results[name].append(await measure(server, workspace, way, tree, dest))
