@@ -267,6 +267,31 @@ async def test_keep_then_reattach(daytona: LocalDaytona) -> None:
     assert daytona.sandboxes() == [], "a reattached session owns the sandbox and deletes it"
 
 
+@pytest.mark.parametrize("answered", [True, False], ids=["created", "still being created"])
+async def test_keep_does_not_keep_a_sandbox_whose_creation_was_cut_short(
+    daytona: LocalDaytona, answered: bool
+) -> None:
+    """Closed (Ctrl-C) before the sandbox was ready: nothing is in it and its id was never
+    said, so it is deleted even with keep (kept, it would never be auto-deleted)."""
+    from daytona import AsyncDaytona  # noqa: F401  (imported: closing does not wait on it)
+
+    daytona.create_delay = 5.0
+    before = len(daytona.create_requests)
+    if not answered:
+        daytona.inject("POST /api/sandbox", delay=1.0, times=1)
+    with FakeAnthropic([]) as fake:
+        session = Session(agent_for(fake, DaytonaBackend(keep=True)))
+        await session.start()
+        if answered:
+            for _ in range(100):
+                if daytona.sandboxes():
+                    break
+                await asyncio.sleep(0.02)
+        await session.close()
+    assert len(daytona.create_requests) - before == 1  # made (closing waited), then deleted
+    assert daytona.sandboxes() == []
+
+
 async def test_reattach_to_a_missing_sandbox(daytona: LocalDaytona) -> None:
     with FakeAnthropic([]) as fake:
         session = Session(agent_for(fake, DaytonaBackend(sandbox_id="no-such-box")))

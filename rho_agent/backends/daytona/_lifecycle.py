@@ -357,16 +357,16 @@ class Lifecycle:
         then close the client."""
         try:
             sandbox = self.sandbox
-            if self.plan.keep:
-                if sandbox is not None:
-                    await self._notify(
-                        f"Kept sandbox {sandbox.id}. Reattach: {self.reattach_command(sandbox.id)}"
-                        f" · delete: rho-agent sandboxes delete {sandbox.id}"
-                    )
-            elif sandbox is not None:
+            if sandbox is None:
+                if self.create_sent:  # its creation was cut short: nothing in it to keep
+                    await self._delete_unseen(lookups=3)
+            elif self.plan.keep:
+                await self._notify(
+                    f"Kept sandbox {sandbox.id}. Reattach: {self.reattach_command(sandbox.id)}"
+                    f" · delete: rho-agent sandboxes delete {sandbox.id}"
+                )
+            else:
                 await self.delete(sandbox)
-            elif self.create_sent:
-                await self._delete_unseen(lookups=3)
         finally:
             making = self._client_soon
             if self.client is None and making is not None and not making.cancelled():
