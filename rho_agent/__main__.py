@@ -1,5 +1,5 @@
 import sys
 
-from rho_agent.cli.app import run
+from rho_agent.cli import run
 
 sys.exit(run())

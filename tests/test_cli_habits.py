@@ -34,6 +34,23 @@ def test_version() -> None:
     assert proc.stdout == f"rho-agent {rho_agent.__version__}\n" == "rho-agent 0.1.0\n"
 
 
+def test_ctrl_c_while_the_cli_loads_says_cancelled_without_a_traceback() -> None:
+    """A Ctrl-C in the first tenths of a second (the CLI's imports) ends like one later on.
+    The interrupt is raised where the import of the CLI's first library begins."""
+    code = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'typer':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from rho_agent.cli import run\n"
+        "sys.exit(run(['--version']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (130, "Cancelled.\n")
+
+
 # -- 2. `rho-agent PROMPT` is `rho-agent main PROMPT` --------------------------------------------
 
 
