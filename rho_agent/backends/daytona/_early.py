@@ -25,6 +25,7 @@ import os
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from rho_agent.backends.daytona._plan import Plan, create_intervals
 
@@ -91,11 +92,12 @@ class EarlyCreate:
         sandbox_id = outcome.sandbox_id if isinstance(outcome, Created) else None
         base, headers = self.request.url, self.request.headers
         if sandbox_id is None:
-            status, data = _http("GET", f"{base}/{self.request.body['name']}", headers, None, 30)
+            name = quote(self.request.body["name"], safe="")
+            status, data = _http("GET", f"{base}/{name}", headers, None, 30)
             if status != 200:
                 return  # never made (404), or not to be found now
             sandbox_id = json.loads(data)["id"]
-        _http("DELETE", f"{base}/{sandbox_id}", headers, None, 30)
+        _http("DELETE", f"{base}/{quote(sandbox_id, safe='')}", headers, None, 30)
 
     def _send(self) -> None:
         try:
@@ -120,11 +122,11 @@ def create_request(plan: Plan, environ: Any) -> CreateRequest | None:
     kind, source = plan.image
     if plan.sdk_config is not None or plan.resources is not None or not isinstance(source, str):
         return None
-    if any(k.lower() in _PROXY_VARIABLES for k in environ) or any(
-        environ.get(k) == "true" for k in _TRACING
-    ):
+    if any(k.lower() in _PROXY_VARIABLES for k in environ):
         return None
     settings = _DaytonaSettings(environ)
+    if any(settings.get(k) == "true" for k in _TRACING):
+        return None  # the SDK's tracing adds its own headers
     api_key = settings.get("DAYTONA_API_KEY")
     token = api_key or settings.get("DAYTONA_JWT_TOKEN")
     organization = settings.get("DAYTONA_ORGANIZATION_ID")
