@@ -43,7 +43,7 @@ from rho_agent.backends._manifest import LOOSE_BYTES
 from rho_agent.backends._progress import Meter
 from rho_agent.backends._report import format_size
 from rho_agent.backends._shrink import MIN_BYTES, SHRINK_RATIO
-from rho_agent.backends._tarpipe import reap
+from rho_agent.backends._tarpipe import feed, reap
 from rho_agent.backends._together import together
 from rho_agent.backends._types import Notify, Progress
 from rho_agent.errors import SandboxError
@@ -265,7 +265,7 @@ async def _fetch(
             chunks = cleanup.read(fetched(listing.archive))
         else:
             chunks = fetched(posixpath.join(parent, name))
-        return _capped(_unzstd(chunks) if listing.compressed else chunks, listing)
+        return _capped(_unzstd(chunks) if listing.compressed else chunks, listing.unpacked)
 
     if listing.kind in ("file", "zfile"):
         await _write_stream(unpacked(), staged)
@@ -283,7 +283,7 @@ async def _fetch(
     async def big(n: int, file: BigFile) -> None:
         async with limit:
             chunks = fetched(posixpath.join(parent, file.name))
-            await _write_stream(_capped(chunks, file), staging / "big" / str(n))
+            await _write_stream(_capped(chunks, file.size), staging / "big" / str(n))
 
     await together([tree(), *(big(n, f) for n, f in enumerate(listing.big))])
     for n, file in enumerate(listing.big):
@@ -369,11 +369,10 @@ async def _write_stream(chunks: AsyncIterator[bytes], path: Path) -> None:
                     writing.exception()  # seen: the download's own error is the news
 
 
-async def _capped(chunks: AsyncIterator[bytes], listed: Listing | BigFile) -> AsyncIterator[bytes]:
-    """`chunks`, refused (SandboxError) once they pass the size the pack command listed: a
-    file that grows while it is read, or a small compressed stream that unpacks into
-    something huge, must not fill the local disk."""
-    limit = listed.unpacked if isinstance(listed, Listing) else listed.size
+async def _capped(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """`chunks`, refused (SandboxError) once they pass `limit`, the size the pack command
+    listed: a file that grows while it is read, or a small compressed stream that unpacks
+    into something huge, must not fill the local disk."""
     seen = 0
     async with contextlib.aclosing(chunks):  # type: ignore[type-var]  # stopped: theirs too
         async for chunk in chunks:
@@ -413,7 +412,7 @@ async def _unzstd(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         stderr=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
-    feeding = asyncio.ensure_future(_feed(process, chunks))
+    feeding = asyncio.ensure_future(feed(process, chunks))
     try:
         while chunk := await process.stdout.read(1 << 20):
             yield chunk
@@ -425,17 +424,6 @@ async def _unzstd(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         feeding.cancel()
         await asyncio.gather(feeding, return_exceptions=True)
         await reap(process)
-
-
-async def _feed(process: asyncio.subprocess.Process, chunks: AsyncIterator[bytes]) -> None:
-    """Write `chunks` to `process`'s stdin, then close it (a process that stopped reading
-    ends the feeding, not the download: its exit status says what went wrong)."""
-    assert process.stdin is not None
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        async for chunk in chunks:
-            process.stdin.write(chunk)
-            await process.stdin.drain()
-        process.stdin.close()
 
 
 async def _tar_unpack(chunks: AsyncIterator[bytes], into: Path) -> None:
@@ -456,7 +444,7 @@ async def _tar_unpack(chunks: AsyncIterator[bytes], into: Path) -> None:
     assert process.stderr is not None
     errors = asyncio.ensure_future(process.stderr.read())
     try:
-        await _feed(process, chunks)
+        await feed(process, chunks)
         code = await process.wait()
         message = (await errors).decode(errors="replace").strip()
     finally:

@@ -18,7 +18,7 @@ import os
 import subprocess
 import tarfile
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,7 @@ async def _pipeline(
         # read as they come: a stage whose stderr pipe filled up (a warning per file) would stall
         errors = [asyncio.ensure_future(_read_all(p.stderr)) for p in processes]
         if stdin is not None:
-            feeding = asyncio.ensure_future(_feed(first, stdin))
+            feeding = asyncio.ensure_future(feed(first, _once(stdin)))
         assert last_process.stdout is not None
         while chunk := await last_process.stdout.read(CHUNK):
             yield chunk
@@ -167,12 +167,19 @@ async def _read_all(stream: asyncio.StreamReader | None) -> bytes:
     return await stream.read() if stream is not None else b""
 
 
-async def _feed(process: asyncio.subprocess.Process, data: bytes) -> None:
+async def feed(process: asyncio.subprocess.Process, chunks: AsyncIterable[bytes]) -> None:
+    """Write `chunks` to `process`'s stdin, then close it (a process that stopped reading
+    ends the feeding, not the caller: its exit status says what went wrong)."""
     assert process.stdin is not None
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        process.stdin.write(data)
-        await process.stdin.drain()
+        async for chunk in chunks:
+            process.stdin.write(chunk)
+            await process.stdin.drain()
         process.stdin.close()
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 async def _tarfile_stream(trees: list[Tree]) -> AsyncIterator[bytes]:
