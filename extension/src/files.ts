@@ -7,7 +7,14 @@
 import { button, h } from './dom';
 import { formatSize } from './format';
 import { KernelLink, requestId } from './link';
-import { IDownloaded, IFileEntry, IFiles, IProgress } from './protocol';
+import {
+  IDownloaded,
+  IFileEntry,
+  IFiles,
+  IProgress,
+  KernelMessage as RhoMessage,
+  Request
+} from './protocol';
 
 /** `name` inside the workspace folder `dir` ('.' is the working dir). */
 export function childPath(dir: string, name: string): string {
@@ -147,34 +154,34 @@ export class WorkspaceFiles {
     remote: string
   ): Promise<void> {
     const local = this._host.targetFor(remote);
-    const id = requestId('download');
-    this.busy(true, `Downloading ${remote}…`);
-    const unfollow = this.follow(link, id, `Downloading ${remote}…`);
     try {
-      const got = await link.ask<IDownloaded>({
-        type: 'download',
-        id,
-        session,
-        remote,
-        local
-      });
+      const got = await this.transfer<IDownloaded>(
+        link,
+        { type: 'download', id: requestId('download'), session, remote, local },
+        `Downloading ${remote}…`
+      );
       this.status.textContent = `Downloaded ${got.remote} → ${local}`;
       await this._host.refreshBrowser();
     } catch (error) {
       this.status.textContent = `Error: ${(error as Error).message}`;
     } finally {
-      unfollow();
       this.busy(false);
     }
   }
 
   /**
-   * Move the progress bar as the kernel says how far the request `id` has got (it does for
-   * 8 MB or more; until then the bar only says the kernel is at work). Returns the undo.
+   * Ask for the transfer `message` (busy, saying `what`), moving the progress bar as the
+   * kernel says how far it has got (it does for 8 MB or more; until then the bar only says
+   * the kernel is at work). The caller ends the busy state.
    */
-  follow(link: KernelLink, id: string, what: string): () => void {
+  async transfer<T extends RhoMessage>(
+    link: KernelLink,
+    message: Request & { id: string },
+    what: string
+  ): Promise<T> {
+    this.busy(true, what);
     const onProgress = (_: KernelLink, p: IProgress): void => {
-      if (p.id !== id) {
+      if (p.id !== message.id) {
         return;
       }
       this._progress.max = Math.max(p.total, 1);
@@ -182,7 +189,11 @@ export class WorkspaceFiles {
       this.status.textContent = `${what} ${progressText(p.done, p.total)}`;
     };
     link.progress.connect(onProgress);
-    return () => link.progress.disconnect(onProgress);
+    try {
+      return await link.ask<T>(message);
+    } finally {
+      link.progress.disconnect(onProgress);
+    }
   }
 
   /** Show the progress bar (and `text`) while the kernel works; buttons wait meanwhile. */

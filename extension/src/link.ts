@@ -62,12 +62,12 @@ export class KernelLink {
     return this._approvals;
   }
 
-  /** Answers of background runs, for the cells that started them. */
   /** How far a transfer asked for with `ask` has got. */
   get progress(): ISignal<this, IProgress> {
     return this._progress;
   }
 
+  /** Answers of background runs, for the cells that started them. */
   get answers(): ISignal<this, IAnswer> {
     return this._answers;
   }

@@ -483,21 +483,12 @@ export class RhoSidebar extends Widget implements IFilesHost {
     try {
       for (const browserPath of browserPaths) {
         const local = this.localFor(browserPath);
-        const what = `Uploading ${local} to session ${session}…`;
-        const id = requestId('upload');
-        this._files.busy(true, what);
-        const unfollow = this._files.follow(link, id, what);
-        try {
-          const got = await link.ask<IUploaded>({
-            type: 'upload',
-            id,
-            session,
-            local
-          });
-          done.push(`${got.local} → ${got.path}`);
-        } finally {
-          unfollow();
-        }
+        const got = await f.transfer<IUploaded>(
+          link,
+          { type: 'upload', id: requestId('upload'), session, local },
+          `Uploading ${local} to session ${session}…`
+        );
+        done.push(`${got.local} → ${got.path}`);
       }
       f.status.textContent = `Uploaded ${done.join(', ')}`;
     } catch (error) {
